@@ -1,0 +1,1 @@
+//! Benchmarks for rkube: criterion benches and comparison binaries.

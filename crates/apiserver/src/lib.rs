@@ -1,0 +1,1 @@
+//! Embedded in-memory Kubernetes API server for demos and tests.

@@ -1,0 +1,1 @@
+//! Kubernetes clients: config, transport, REST, typed, dynamic, metadata and discovery.

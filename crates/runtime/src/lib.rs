@@ -1,0 +1,1 @@
+//! Informers, work queue and controller runtime for Kubernetes.

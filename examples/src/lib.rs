@@ -1,0 +1,1 @@
+//! Example programs for rkube live as binaries in this package.
