@@ -4,4 +4,28 @@
 //! selectors, decodes watch streams and models the API's errors, so that the client and the
 //! embedded server share one definition of each.
 
+pub mod dynamic;
+pub mod gvk;
+pub mod key;
+pub mod list;
+pub mod meta_ext;
+pub mod metadata;
+pub mod object;
+pub mod options;
+pub mod patch;
+pub mod query;
 pub mod selector;
+pub mod status;
+pub mod watch;
+
+pub use dynamic::{DynamicObject, TypeMeta};
+pub use gvk::{ApiResource, GroupVersion, GroupVersionKind, GroupVersionResource};
+pub use key::ObjectKey;
+pub use list::ObjectList;
+pub use meta_ext::ObjectMetaExt;
+pub use metadata::{PartialObjectMetadata, PartialObjectMetadataList};
+pub use object::{Object, Resource};
+pub use options::{DeleteOptions, GetOptions, ListOptions, WatchOptions, WriteOptions};
+pub use patch::Patch;
+pub use status::{ApiError, Status};
+pub use watch::{WatchDecoder, WatchEvent};
