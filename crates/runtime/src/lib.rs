@@ -1,1 +1,3 @@
 //! Informers, work queue and controller runtime for Kubernetes.
+
+pub mod workqueue;
