@@ -288,15 +288,18 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         let inner = &*self.inner;
         let (wake, waiters, drained) = {
             let mut st = inner.lock();
-            let r = st.done(item);
-            let mut wake = 0;
-            match r {
+            // Due delayed items were ready before this re-push: keep their order.
+            let mut wake = inner.promote(&mut st);
+            if wake > 0 {
+                inner.on_pushed(&st, wake);
+            }
+            match st.done(item) {
                 Finished::NotProcessing => {}
                 Finished::Removed { started } => inner.on_finished(&mut st, started),
                 Finished::Requeued { started } => {
                     inner.on_finished(&mut st, started);
                     inner.with_metrics(|m| m.depth(st.len()));
-                    wake = 1;
+                    wake += 1;
                 }
             }
             let drained = st.draining && st.processing() == 0;
@@ -338,17 +341,11 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         self.inner.lock().delayed.len()
     }
 
-    /// Stops the queue: later adds are ignored, delayed items are dropped, waiting
+    /// Stops the queue: later adds are ignored, items still delayed are dropped, waiting
     /// getters wake up; items already queued are still handed out (workers drain them),
     /// then `get` returns `None`. Cancels a pending [`WorkQueue::shut_down_with_drain`].
     pub fn shut_down(&self) {
-        {
-            let mut st = self.inner.lock();
-            st.shutting_down = true;
-            st.draining = false;
-            st.delayed.clear();
-        }
-        self.inner.ready.notify_waiters();
+        self.stop(false);
         self.inner.drained.notify_waiters();
     }
 
@@ -397,13 +394,24 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
     }
 
     fn start_drain(&self) {
+        self.stop(true);
+    }
+
+    /// Shuts down: items whose delay has passed are queued (they were due before the
+    /// shutdown), the others dropped; then every getter is woken.
+    fn stop(&self, drain: bool) {
+        let inner = &*self.inner;
         {
-            let mut st = self.inner.lock();
+            let mut st = inner.lock();
+            let pushed = inner.promote(&mut st);
+            if pushed > 0 {
+                inner.on_pushed(&st, pushed);
+            }
             st.shutting_down = true;
-            st.draining = true;
+            st.draining = drain;
             st.delayed.clear();
         }
-        self.inner.ready.notify_waiters();
+        inner.ready.notify_waiters();
     }
 
     fn drain_finished(&self) -> bool {
