@@ -1,1 +1,3 @@
 //! Kubernetes clients: config, transport, REST, typed, dynamic, metadata and discovery.
+
+pub mod config;
