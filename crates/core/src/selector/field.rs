@@ -239,6 +239,34 @@ impl FieldSelector {
     }
 }
 
+impl From<&FieldSelector> for String {
+    /// The selector's canonical string, as a `fieldSelector` query parameter holds it.
+    fn from(selector: &FieldSelector) -> String {
+        selector.to_string()
+    }
+}
+
+impl From<FieldSelector> for String {
+    fn from(selector: FieldSelector) -> String {
+        selector.to_string()
+    }
+}
+
+impl serde::Serialize for FieldSelector {
+    /// Serializes as the canonical selector string.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FieldSelector {
+    /// Deserializes from a selector string, failing on invalid syntax.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for FieldSelector {
     type Err = SelectorError;
 
@@ -513,6 +541,15 @@ mod tests {
         }
         let from_set = FieldSelector::from_fields([("b", "2"), ("a", "1")]).unwrap();
         assert_eq!(from_set.to_string(), "a=1,b=2");
+    }
+
+    #[test]
+    fn serializes_as_string() {
+        let selector = parse(r"spec.nodeName=n\,1,metadata.name!=x");
+        assert_eq!(String::from(&selector), r"metadata.name!=x,spec.nodeName=n\,1");
+        let json = serde_json::to_string(&selector).unwrap();
+        assert_eq!(serde_json::from_str::<FieldSelector>(&json).unwrap(), selector);
+        assert!(serde_json::from_str::<FieldSelector>(r#""nope""#).is_err());
     }
 
     fn requirement_strategy(

@@ -408,6 +408,34 @@ impl TryFrom<metav1::LabelSelector> for LabelSelector {
     }
 }
 
+impl From<&LabelSelector> for String {
+    /// The selector's canonical string, as a `labelSelector` query parameter holds it.
+    fn from(selector: &LabelSelector) -> String {
+        selector.to_string()
+    }
+}
+
+impl From<LabelSelector> for String {
+    fn from(selector: LabelSelector) -> String {
+        selector.to_string()
+    }
+}
+
+impl serde::Serialize for LabelSelector {
+    /// Serializes as the canonical selector string.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LabelSelector {
+    /// Deserializes from a selector string, failing on invalid syntax.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for LabelSelector {
     type Err = SelectorError;
 
@@ -947,6 +975,24 @@ mod tests {
         assert_eq!(LabelSelector::try_from(&object).unwrap().to_k8s().unwrap(), object);
         assert!(parse("x>1").to_k8s().is_err());
         assert_eq!(LabelSelector::everything().to_k8s().unwrap(), metav1::LabelSelector::default());
+    }
+
+    #[test]
+    fn matches_object_metadata_and_serializes_as_string() {
+        let meta = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            labels: Some(labels(&[("app", "web")])),
+            ..Default::default()
+        };
+        assert!(parse("app=web").matches(&meta.labels));
+        assert!(!parse("app=web").matches(&metav1::ObjectMeta::default().labels));
+
+        let selector = parse("b notin (y,x), a");
+        assert_eq!(String::from(&selector), "a,b notin (x,y)");
+        let json = serde_json::to_string(&selector).unwrap();
+        assert_eq!(json, r#""a,b notin (x,y)""#);
+        assert_eq!(serde_json::from_str::<LabelSelector>(&json).unwrap(), selector);
+        let err = serde_json::from_str::<LabelSelector>(r#""a in (""#).unwrap_err();
+        assert!(err.to_string().contains("invalid label selector"), "{err}");
     }
 
     // ---- property tests ----

@@ -13,6 +13,25 @@
 //! Both print in apimachinery's canonical form (the string kube-apiserver would produce), and
 //! parsing that string gives back an equal selector. Parsing never panics: malformed input
 //! yields a [`SelectorError`] naming the offending token and its byte position.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use rkube_core::selector::{FieldSelector, LabelSelector};
+//!
+//! let selector: LabelSelector = "tier in (web, api), !canary, app=shop".parse().unwrap();
+//! assert_eq!(selector.to_string(), "app=shop,!canary,tier in (api,web)");
+//! let labels = BTreeMap::from([("app".to_string(), "shop".to_string()),
+//!                              ("tier".to_string(), "web".to_string())]);
+//! assert!(selector.matches(&labels));
+//!
+//! let err = LabelSelector::parse("a in (b").unwrap_err();
+//! assert_eq!(err.to_string(),
+//!     "invalid label selector \"a in (b\": expected ',' or ')' at position 7, found end of string");
+//!
+//! let fields = FieldSelector::parse("metadata.name=web-0,status.phase!=Failed").unwrap();
+//! assert_eq!(fields.requires_exact_match("metadata.name"), Some("web-0"));
+//! assert!(fields.fields().eq(["metadata.name", "status.phase"]));
+//! ```
 
 use std::fmt;
 
