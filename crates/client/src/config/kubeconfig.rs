@@ -77,8 +77,8 @@ pub struct NamedCluster {
     pub origin: Origin,
 }
 
-/// How to reach and trust an API server.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// How to reach and trust an API server. `Debug` hides a proxy password.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Cluster {
     /// `https://host:port[/path]`.
@@ -105,6 +105,38 @@ pub struct Cluster {
     /// Extensions; `client.authentication.k8s.io/exec` is handed to exec plugins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<NamedExtension>,
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &self.server)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("certificate_authority", &self.certificate_authority)
+            .field("certificate_authority_data", &self.certificate_authority_data)
+            .field("proxy_url", &self.proxy_url.as_deref().map(redact_userinfo))
+            .field("disable_compression", &self.disable_compression)
+            .field("extensions", &self.extensions)
+            .finish()
+    }
+}
+
+/// Replaces the `user:password@` part of a URL, if any, for display.
+pub(crate) fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => match scheme {
+            Some(scheme) => format!("{scheme}://<redacted>@{host}{tail}"),
+            None => format!("<redacted>@{host}{tail}"),
+        },
+        None => url.to_owned(),
+    }
 }
 
 /// A user with its name.

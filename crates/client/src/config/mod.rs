@@ -270,18 +270,6 @@ fn describe_files(files: &[std::path::PathBuf]) -> String {
     files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// A URI with any `user:password@` replaced, for `Debug`.
-fn redact_userinfo(uri: &Uri) -> String {
-    let text = uri.to_string();
-    match uri.authority() {
-        Some(authority) if authority.as_str().contains('@') => {
-            let host_part = authority.as_str().rsplit('@').next().unwrap_or("");
-            text.replacen(authority.as_str(), &format!("<redacted>@{host_part}"), 1)
-        }
-        _ => text,
-    }
-}
-
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -292,7 +280,7 @@ impl fmt::Debug for Config {
             .field("client_certificate", &self.client_certificate)
             .field("auth", &self.auth)
             .field("impersonate", &self.impersonate)
-            .field("proxy_url", &self.proxy_url.as_ref().map(redact_userinfo))
+            .field("proxy_url", &self.proxy_url.as_ref().map(|u| kubeconfig::redact_userinfo(&u.to_string())))
             .field("default_namespace", &self.default_namespace)
             .field("timeout", &self.timeout)
             .field("qps", &self.qps)
