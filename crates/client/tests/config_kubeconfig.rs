@@ -548,6 +548,13 @@ fn insecure_only_when_set_and_never_with_a_ca() {
 }
 
 #[test]
+fn type_errors_in_secret_fields_do_not_quote_the_value() {
+    let err = Kubeconfig::from_yaml("users:\n- name: u\n  user:\n    password: 9876543210\n").unwrap_err().to_string();
+    assert!(err.contains("users[0].user.password"), "{err}");
+    assert!(!err.contains("9876543210"), "{err}");
+}
+
+#[test]
 fn legacy_auth_provider_is_a_clear_error() {
     let err = Config::from_kubeconfig_str(
         &with_user("    auth-provider:\n      name: gcp\n      config:\n        access-token: SECRET-AP\n"),
@@ -730,4 +737,90 @@ proptest! {
             }
         }
     }
+}
+
+// ---- real-world kubeconfigs ----
+
+const EKS: &str = r#"apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0EtUEVN
+    server: https://ABC.gr7.us-west-2.eks.amazonaws.com
+  name: arn:aws:eks:us-west-2:123:cluster/demo
+contexts:
+- context:
+    cluster: arn:aws:eks:us-west-2:123:cluster/demo
+    user: arn:aws:eks:us-west-2:123:cluster/demo
+  name: arn:aws:eks:us-west-2:123:cluster/demo
+current-context: arn:aws:eks:us-west-2:123:cluster/demo
+kind: Config
+preferences: {}
+users:
+- name: arn:aws:eks:us-west-2:123:cluster/demo
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - --region
+      - us-west-2
+      - eks
+      - get-token
+      - --cluster-name
+      - demo
+      command: aws
+      env: null
+      interactiveMode: IfAvailable
+      provideClusterInfo: false
+"#;
+
+const GKE: &str = r#"apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: Q0EtUEVN
+    server: https://34.1.2.3
+  name: gke_proj_europe-west1_demo
+contexts:
+- context:
+    cluster: gke_proj_europe-west1_demo
+    user: gke_proj_europe-west1_demo
+  name: gke_proj_europe-west1_demo
+current-context: gke_proj_europe-west1_demo
+users:
+- name: gke_proj_europe-west1_demo
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: gke-gcloud-auth-plugin
+      installHint: Install gke-gcloud-auth-plugin for use with kubectl by following
+        https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin
+      provideClusterInfo: true
+"#;
+
+const KIND_JSON: &str = r#"{
+  "kind": "Config",
+  "apiVersion": "v1",
+  "preferences": {},
+  "clusters": [{"name": "kind-kind", "cluster": {"server": "https://127.0.0.1:41234", "certificate-authority-data": "Q0EtUEVN"}}],
+  "users": [{"name": "kind-kind", "user": {"client-certificate-data": "Q0VSVA==", "client-key-data": "S0VZ"}}],
+  "contexts": [{"name": "kind-kind", "context": {"cluster": "kind-kind", "user": "kind-kind"}}],
+  "current-context": "kind-kind"
+}"#;
+
+#[tokio::test]
+async fn real_world_kubeconfigs_resolve() {
+    let none = KubeconfigOptions::default();
+    let eks = Config::from_kubeconfig_str(EKS, &none).unwrap();
+    assert!(matches!(&eks.auth, Auth::Exec(e) if e.command() == "aws"));
+    assert_eq!(eks.root_ca.as_ref().unwrap().bytes(), b"CA-PEM");
+
+    let gke = Config::from_kubeconfig_str(GKE, &none).unwrap();
+    let Auth::Exec(exec) = &gke.auth else { panic!("{gke:?}") };
+    assert_eq!(exec.command(), "gke-gcloud-auth-plugin");
+
+    let kind = Config::from_kubeconfig_str(KIND_JSON, &none).unwrap();
+    assert_eq!(kind.cluster_url.to_string(), "https://127.0.0.1:41234/");
+    let identity = kind.client_certificate().await.unwrap().unwrap();
+    assert_eq!(identity.cert.bytes(), b"CERT");
+    assert!(matches!(kind.auth, Auth::None));
 }

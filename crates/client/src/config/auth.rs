@@ -17,10 +17,44 @@ use super::ConfigError;
 use super::exec::ExecProvider;
 use super::token::TokenFile;
 
-/// A string that is a secret (token, password): `Debug` prints `<redacted>`.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// A string that is a secret (token, password): `Debug` prints `<redacted>`, and a
+/// deserialization error for it never quotes the value.
+#[derive(Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
 pub struct SecretString(String);
+
+impl<'de> Deserialize<'de> for SecretString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SecretString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretString, E> {
+                Ok(SecretString(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<SecretString, E> {
+                Ok(SecretString(v))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretString, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretString, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretString, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretString, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+const NOT_A_STRING: &str = "expected a string (quote the value in YAML; value not shown)";
 
 impl SecretString {
     /// Wraps a secret.

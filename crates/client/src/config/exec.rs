@@ -271,11 +271,11 @@ struct Output {
 #[serde(rename_all = "camelCase")]
 struct Status {
     #[serde(default)]
-    token: Option<String>,
+    token: Option<SecretString>,
     #[serde(default)]
     client_certificate_data: Option<String>,
     #[serde(default)]
-    client_key_data: Option<String>,
+    client_key_data: Option<SecretString>,
     #[serde(default)]
     expiration_timestamp: Option<String>,
 }
@@ -295,20 +295,20 @@ pub(crate) fn parse_output(stdout: &[u8], api_version: &str) -> Result<ExecCrede
     }
     let status = output.status.ok_or("exec plugin didn't return a status field")?;
     let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
-    let token = nonempty(status.token);
+    let token = status.token.filter(|t| !t.is_empty());
     let cert = nonempty(status.client_certificate_data);
-    let key = nonempty(status.client_key_data);
+    let key = status.client_key_data.filter(|k| !k.is_empty());
     if token.is_none() && cert.is_none() && key.is_none() {
         return Err("exec plugin didn't return a token or cert/key pair".into());
     }
     let client_certificate = match (cert, key) {
         (Some(cert), Some(key)) => {
-            if !cert.contains("-----BEGIN") || !key.contains("-----BEGIN") {
+            if !cert.contains("-----BEGIN") || !key.expose().contains("-----BEGIN") {
                 return Err("failed parsing client key/certificate: not PEM".into());
             }
             Some(ClientCertificate {
                 cert: PemData::from_bytes(cert.into_bytes()),
-                key: PemData::from_bytes(key.into_bytes()),
+                key: PemData::from_bytes(key.expose().as_bytes()),
             })
         }
         (None, None) => None,
@@ -321,7 +321,7 @@ pub(crate) fn parse_output(stdout: &[u8], api_version: &str) -> Result<ExecCrede
             })?),
             None => None,
         };
-    Ok(ExecCredential { token: token.map(SecretString::new), client_certificate, expiration })
+    Ok(ExecCredential { token, client_certificate, expiration })
 }
 
 /// Replaces control characters other than whitespace (ANSI escapes) with `U+XXXX`, so an
@@ -364,6 +364,14 @@ mod tests {
         assert!(parse_output(empty, V1).unwrap_err().contains("token or cert/key"));
         let bad_time = br#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"a","expirationTimestamp":"soon"}}"#;
         assert!(parse_output(bad_time, V1).unwrap_err().contains("expirationTimestamp"));
+    }
+
+    #[test]
+    fn errors_do_not_quote_secret_values() {
+        let out =
+            br#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":31415926}}"#;
+        let message = parse_output(out, V1).unwrap_err();
+        assert!(message.contains("status.token") && !message.contains("31415926"), "{message}");
     }
 
     #[test]
