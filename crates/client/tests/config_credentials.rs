@@ -182,7 +182,7 @@ async fn v1beta1_plugin_with_cluster_info() {
     let info = plugin.info();
     assert_eq!(info["apiVersion"], V1BETA1);
     let cluster = &info["spec"]["cluster"];
-    assert_eq!(cluster["server"], "https://k.example:6443/");
+    assert_eq!(cluster["server"], "https://k.example:6443", "as written in the kubeconfig");
     assert_eq!(cluster["certificate-authority-data"], "Q0EtUEVN");
     assert_eq!(cluster["config"]["audience"], "rkube");
 }

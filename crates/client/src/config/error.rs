@@ -39,9 +39,11 @@ pub enum ConfigError {
     ExplicitKubeconfigMissing(PathBuf),
 
     /// No kubeconfig file was found and no server was given.
-    #[error("no configuration has been provided: no kubeconfig found (looked for {looked_in}) and no server given")]
+    #[error(
+        "no configuration has been provided: no cluster selected by a kubeconfig (looked in {looked_in}) and no server given"
+    )]
     EmptyConfig {
-        /// The files that were looked for.
+        /// The files that were looked in.
         looked_in: String,
     },
 

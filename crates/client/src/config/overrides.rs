@@ -292,7 +292,7 @@ fn auth(
     if let Some(exec_config) = &user.exec {
         let (api_version, mode) =
             exec::validate(exec_config).map_err(|(field, message)| at.at(&format!("exec.{field}")).error(message))?;
-        let mut info = serde_json::json!({ "server": server.to_string() });
+        let mut info = serde_json::json!({ "server": cluster.server.clone().unwrap_or_else(|| server.to_string()) });
         if let Some(name) = &cluster.tls_server_name {
             info["tls-server-name"] = name.clone().into();
         }
