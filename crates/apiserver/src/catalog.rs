@@ -15,16 +15,7 @@
 use serde_json::Value;
 
 /// The full verb set of a namespaced or cluster-scoped collection resource.
-const ALL_VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
+const ALL_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
 /// Verbs of the `status`, `scale` and similar read-modify-write subresources.
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
@@ -79,11 +70,7 @@ pub struct BuiltinResource {
 impl BuiltinResource {
     /// The `apiVersion` string of this resource: `v1` for core, `group/version` otherwise.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_string()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
     }
 
     /// The `kind` of the list type, e.g. `PodList`.
@@ -109,49 +96,22 @@ const fn same_kind(
     kind: &'static str,
     verbs: &'static [&'static str],
 ) -> Subresource {
-    Subresource {
-        name,
-        group,
-        version: "v1",
-        kind,
-        verbs,
-    }
+    Subresource { name, group, version: "v1", kind, verbs }
 }
 
 /// The `scale` subresource, always autoscaling/v1 Scale.
-const SCALE: Subresource = Subresource {
-    name: "scale",
-    group: "autoscaling",
-    version: "v1",
-    kind: "Scale",
-    verbs: GET_PATCH_UPDATE,
-};
+const SCALE: Subresource =
+    Subresource { name: "scale", group: "autoscaling", version: "v1", kind: "Scale", verbs: GET_PATCH_UPDATE };
 
 const POD_SUBRESOURCES: &[Subresource] = &[
     same_kind("attach", "", "PodAttachOptions", &["create", "get"]),
     same_kind("binding", "", "Binding", &["create"]),
     same_kind("ephemeralcontainers", "", "Pod", GET_PATCH_UPDATE),
-    Subresource {
-        name: "eviction",
-        group: "policy",
-        version: "v1",
-        kind: "Eviction",
-        verbs: &["create"],
-    },
+    Subresource { name: "eviction", group: "policy", version: "v1", kind: "Eviction", verbs: &["create"] },
     same_kind("exec", "", "PodExecOptions", &["create", "get"]),
     same_kind("log", "", "Pod", &["get"]),
-    same_kind(
-        "portforward",
-        "",
-        "PodPortForwardOptions",
-        &["create", "get"],
-    ),
-    same_kind(
-        "proxy",
-        "",
-        "PodProxyOptions",
-        &["create", "delete", "get", "patch", "update"],
-    ),
+    same_kind("portforward", "", "PodPortForwardOptions", &["create", "get"]),
+    same_kind("proxy", "", "PodProxyOptions", &["create", "delete", "get", "patch", "update"]),
     same_kind("resize", "", "Pod", GET_PATCH_UPDATE),
     same_kind("status", "", "Pod", GET_PATCH_UPDATE),
 ];
@@ -209,9 +169,7 @@ static BUILTIN: &[BuiltinResource] = &[
         plural: "namespaces",
         singular: "namespace",
         namespaced: false,
-        verbs: &[
-            "create", "delete", "get", "list", "patch", "update", "watch",
-        ],
+        verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
         short_names: &["ns"],
         categories: &[],
         subresources: &[
@@ -233,12 +191,7 @@ static BUILTIN: &[BuiltinResource] = &[
         short_names: &["no"],
         categories: &[],
         subresources: &[
-            same_kind(
-                "proxy",
-                "",
-                "NodeProxyOptions",
-                &["create", "delete", "get", "patch", "update"],
-            ),
+            same_kind("proxy", "", "NodeProxyOptions", &["create", "delete", "get", "patch", "update"]),
             same_kind("status", "", "Node", GET_PATCH_UPDATE),
         ],
         has_status: true,
@@ -307,12 +260,7 @@ static BUILTIN: &[BuiltinResource] = &[
         short_names: &["svc"],
         categories: &["all"],
         subresources: &[
-            same_kind(
-                "proxy",
-                "",
-                "ServiceProxyOptions",
-                &["create", "delete", "get", "patch", "update"],
-            ),
+            same_kind("proxy", "", "ServiceProxyOptions", &["create", "delete", "get", "patch", "update"]),
             same_kind("status", "", "Service", GET_PATCH_UPDATE),
         ],
         has_status: true,
@@ -329,12 +277,7 @@ static BUILTIN: &[BuiltinResource] = &[
         verbs: ALL_VERBS,
         short_names: &["crd", "crds"],
         categories: &["api-extensions"],
-        subresources: &[same_kind(
-            "status",
-            "apiextensions.k8s.io",
-            "CustomResourceDefinition",
-            GET_PATCH_UPDATE,
-        )],
+        subresources: &[same_kind("status", "apiextensions.k8s.io", "CustomResourceDefinition", GET_PATCH_UPDATE)],
         has_status: true,
         has_scale: false,
         storage_version_hash: "M5uH+AlWATY=",
@@ -364,10 +307,7 @@ static BUILTIN: &[BuiltinResource] = &[
         verbs: ALL_VERBS,
         short_names: &["deploy"],
         categories: &["all"],
-        subresources: &[
-            SCALE,
-            same_kind("status", "apps", "Deployment", GET_PATCH_UPDATE),
-        ],
+        subresources: &[SCALE, same_kind("status", "apps", "Deployment", GET_PATCH_UPDATE)],
         has_status: true,
         has_scale: true,
         storage_version_hash: "8aSe+NMegvE=",
@@ -382,10 +322,7 @@ static BUILTIN: &[BuiltinResource] = &[
         verbs: ALL_VERBS,
         short_names: &["rs"],
         categories: &["all"],
-        subresources: &[
-            SCALE,
-            same_kind("status", "apps", "ReplicaSet", GET_PATCH_UPDATE),
-        ],
+        subresources: &[SCALE, same_kind("status", "apps", "ReplicaSet", GET_PATCH_UPDATE)],
         has_status: true,
         has_scale: true,
         storage_version_hash: "P1RzHs8/mWQ=",
@@ -400,10 +337,7 @@ static BUILTIN: &[BuiltinResource] = &[
         verbs: ALL_VERBS,
         short_names: &["sts"],
         categories: &["all"],
-        subresources: &[
-            SCALE,
-            same_kind("status", "apps", "StatefulSet", GET_PATCH_UPDATE),
-        ],
+        subresources: &[SCALE, same_kind("status", "apps", "StatefulSet", GET_PATCH_UPDATE)],
         has_status: true,
         has_scale: true,
         storage_version_hash: "H+vl74LkKdo=",
@@ -479,16 +413,12 @@ pub fn builtin_resources() -> &'static [BuiltinResource] {
 
 /// The built-in resource served at `group`/`version`/`plural`, if any.
 pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static BuiltinResource> {
-    BUILTIN
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.plural == plural)
+    BUILTIN.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// The built-in resource of `group`/`version`/`kind`, if any.
 pub fn lookup_kind(group: &str, version: &str, kind: &str) -> Option<&'static BuiltinResource> {
-    BUILTIN
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.kind == kind)
+    BUILTIN.iter().find(|r| r.group == group && r.version == version && r.kind == kind)
 }
 
 /// Built-in resources whose plural, singular, short name or kind (case-insensitive) is `name`,
@@ -597,22 +527,16 @@ pub fn field_values(group: &str, plural: &str, obj: &Value) -> Vec<(&'static str
             out.push(("spec.nodeName", s(&["spec", "nodeName"])));
             out.push(("spec.restartPolicy", s(&["spec", "restartPolicy"])));
             out.push(("spec.schedulerName", s(&["spec", "schedulerName"])));
-            out.push((
-                "spec.serviceAccountName",
-                s(&["spec", "serviceAccountName"]),
-            ));
+            out.push(("spec.serviceAccountName", s(&["spec", "serviceAccountName"])));
             out.push(("spec.hostNetwork", bool_at(obj, &["spec", "hostNetwork"])));
             out.push(("status.phase", s(&["status", "phase"])));
-            let first_ip = obj
-                .pointer("/status/podIPs/0/ip")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_default();
+            // status.podIP is authoritative over podIPs[0], as in the v1 -> internal conversion.
+            let mut first_ip = s(&["status", "podIP"]);
+            if first_ip.is_empty() {
+                first_ip = obj.pointer("/status/podIPs/0/ip").and_then(Value::as_str).unwrap_or_default().to_string();
+            }
             out.push(("status.podIP", first_ip));
-            out.push((
-                "status.nominatedNodeName",
-                s(&["status", "nominatedNodeName"]),
-            ));
+            out.push(("status.nominatedNodeName", s(&["status", "nominatedNodeName"])));
         }
         ("", "events") => {
             for (label, field) in INVOLVED_OBJECT_FIELDS {
@@ -642,13 +566,8 @@ pub fn field_values(group: &str, plural: &str, obj: &Value) -> Vec<(&'static str
         }
         ("", "secrets") => out.push(("type", s(&["type"]))),
         ("", "namespaces") => out.push(("status.phase", s(&["status", "phase"]))),
-        ("", "nodes") => out.push((
-            "spec.unschedulable",
-            bool_at(obj, &["spec", "unschedulable"]),
-        )),
-        ("apps", "replicasets") => {
-            out.push(("status.replicas", int_at(obj, &["status", "replicas"])))
-        }
+        ("", "nodes") => out.push(("spec.unschedulable", bool_at(obj, &["spec", "unschedulable"]))),
+        ("apps", "replicasets") => out.push(("status.replicas", int_at(obj, &["status", "replicas"]))),
         ("batch", "jobs") => out.push(("status.successful", int_at(obj, &["status", "succeeded"]))),
         _ => {}
     }
@@ -667,9 +586,7 @@ const INVOLVED_OBJECT_FIELDS: [(&str, &str); 7] = [
 ];
 
 fn lookup_plural_any_version(group: &str, plural: &str) -> Option<&'static BuiltinResource> {
-    BUILTIN
-        .iter()
-        .find(|r| r.group == group && r.plural == plural)
+    BUILTIN.iter().find(|r| r.group == group && r.plural == plural)
 }
 
 fn value_at<'a>(obj: &'a Value, path: &[&str]) -> Option<&'a Value> {
@@ -677,24 +594,16 @@ fn value_at<'a>(obj: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 fn str_at(obj: &Value, path: &[&str]) -> String {
-    value_at(obj, path)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    value_at(obj, path).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 fn bool_at(obj: &Value, path: &[&str]) -> String {
-    let b = value_at(obj, path)
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let b = value_at(obj, path).and_then(Value::as_bool).unwrap_or(false);
     b.to_string()
 }
 
 fn int_at(obj: &Value, path: &[&str]) -> String {
-    value_at(obj, path)
-        .and_then(Value::as_i64)
-        .unwrap_or(0)
-        .to_string()
+    value_at(obj, path).and_then(Value::as_i64).unwrap_or(0).to_string()
 }
 
 #[cfg(test)]
@@ -708,19 +617,7 @@ mod tests {
         assert_eq!(pods.kind, "Pod");
         assert_eq!(pods.singular, "pod");
         assert!(pods.namespaced);
-        assert_eq!(
-            pods.verbs,
-            [
-                "create",
-                "delete",
-                "deletecollection",
-                "get",
-                "list",
-                "patch",
-                "update",
-                "watch"
-            ]
-        );
+        assert_eq!(pods.verbs, ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]);
         assert_eq!(pods.short_names, ["po"]);
         assert_eq!(pods.categories, ["all"]);
         assert!(pods.has_status && !pods.has_scale);
@@ -730,10 +627,7 @@ mod tests {
         let eviction = pods.subresource("eviction").expect("eviction");
         assert_eq!((eviction.group, eviction.kind), ("policy", "Eviction"));
         assert_eq!(pods.subresource("log").expect("log").verbs, ["get"]);
-        assert_eq!(
-            pods.subresource("binding").expect("binding").kind,
-            "Binding"
-        );
+        assert_eq!(pods.subresource("binding").expect("binding").kind, "Binding");
         assert_eq!(pods.api_version(), "v1");
         assert_eq!(pods.list_kind(), "PodList");
     }
@@ -746,18 +640,10 @@ mod tests {
         assert_eq!(d.categories, ["all"]);
         assert!(d.has_scale && d.has_status);
         let scale = d.subresource("scale").expect("scale");
-        assert_eq!(
-            (scale.group, scale.version, scale.kind),
-            ("autoscaling", "v1", "Scale")
-        );
+        assert_eq!((scale.group, scale.version, scale.kind), ("autoscaling", "v1", "Scale"));
         assert_eq!(scale.verbs, ["get", "patch", "update"]);
         assert_eq!(d.api_version(), "apps/v1");
-        assert!(
-            lookup("apps", "v1", "daemonsets")
-                .expect("ds")
-                .subresource("scale")
-                .is_none()
-        );
+        assert!(lookup("apps", "v1", "daemonsets").expect("ds").subresource("scale").is_none());
     }
 
     #[test]
@@ -767,10 +653,7 @@ mod tests {
         assert!(!c.namespaced);
         assert_eq!(c.short_names, ["crd", "crds"]);
         assert_eq!(c.categories, ["api-extensions"]);
-        assert_eq!(
-            c.subresource("status").expect("status").verbs,
-            GET_PATCH_UPDATE
-        );
+        assert_eq!(c.subresource("status").expect("status").verbs, GET_PATCH_UPDATE);
         assert_eq!(lookup_by_name("crds"), vec![c]);
     }
 
@@ -819,7 +702,7 @@ mod tests {
         let pod = json!({
             "metadata": {"name": "p", "namespace": "ns"},
             "spec": {"nodeName": "n1", "restartPolicy": "Always", "hostNetwork": true},
-            "status": {"phase": "Running", "podIP": "10.0.0.9", "podIPs": [{"ip": "10.0.0.1"}]}
+            "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}]}
         });
         let v = field_values("", "pods", &pod);
         let get = |k: &str| v.iter().find(|(l, _)| *l == k).map(|(_, v)| v.as_str());
@@ -838,10 +721,7 @@ mod tests {
         let node = json!({"metadata": {"name": "n"}, "spec": {}});
         assert_eq!(
             field_values("", "nodes", &node),
-            vec![
-                ("metadata.name", "n".to_string()),
-                ("spec.unschedulable", "false".to_string())
-            ]
+            vec![("metadata.name", "n".to_string()), ("spec.unschedulable", "false".to_string())]
         );
         let job = json!({"metadata": {"name": "j", "namespace": "d"}, "status": {"succeeded": 2}});
         assert!(field_values("batch", "jobs", &job).contains(&("status.successful", "2".into())));
