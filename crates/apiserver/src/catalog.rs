@@ -470,7 +470,7 @@ pub fn supported_field_labels(group: &str, plural: &str) -> &'static [&'static s
             "status.podIPs",
             "status.nominatedNodeName",
         ],
-        ("", "events") | ("events.k8s.io", "events") => &[
+        ("", "events") => &[
             "metadata.name",
             "metadata.namespace",
             "involvedObject.kind",
@@ -485,6 +485,22 @@ pub fn supported_field_labels(group: &str, plural: &str) -> &'static [&'static s
             "source",
             "type",
         ],
+        // events.k8s.io takes its own spellings and maps them to the core field set.
+        ("events.k8s.io", "events") => &[
+            "metadata.name",
+            "metadata.namespace",
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "source",
+            "type",
+        ],
         ("", "secrets") => &["metadata.name", "metadata.namespace", "type"],
         ("", "namespaces") => &["metadata.name", "status.phase"],
         ("", "nodes") => &["metadata.name", "spec.unschedulable"],
@@ -494,22 +510,31 @@ pub fn supported_field_labels(group: &str, plural: &str) -> &'static [&'static s
     }
 }
 
-/// Maps legacy field labels to their current name the way the conversion functions do
-/// (`spec.host` on pods means `spec.nodeName`); other labels are returned unchanged.
+/// Maps a field label as a client writes it to the label [`field_values`] reports, the way
+/// the field label conversion functions do: `spec.host` on pods means `spec.nodeName`;
+/// events.k8s.io's `regarding.*` and `reportingController` mean the core Event's
+/// `involvedObject.*` and `reportingComponent`. Other labels are returned unchanged.
 pub fn normalize_field_label<'a>(group: &str, plural: &str, label: &'a str) -> &'a str {
     match (group, plural, label) {
         ("", "pods", "spec.host") => "spec.nodeName",
+        ("events.k8s.io", "events", "reportingController") => "reportingComponent",
+        ("events.k8s.io", "events", l) => match l.strip_prefix("regarding.") {
+            Some(field) => INVOLVED_OBJECT_FIELDS.iter().find(|(_, json)| *json == field).map_or(l, |(core, _)| *core),
+            None => l,
+        },
         _ => label,
     }
 }
 
-/// Whether `label` may be used in a field selector on this resource (after normalization).
+/// Whether a field selector on this resource may name `label` (as the client writes it).
 pub fn is_supported_field_label(group: &str, plural: &str, label: &str) -> bool {
-    let label = normalize_field_label(group, plural, label);
-    supported_field_labels(group, plural).contains(&label)
+    let supported = supported_field_labels(group, plural);
+    supported.contains(&label) || supported.contains(&normalize_field_label(group, plural, label))
 }
 
-/// The field-selector values of `obj`, as the resource's `GetAttrs` computes them.
+/// The field-selector values of `obj`, as the resource's `GetAttrs` computes them; labels
+/// are the normalized ones (see [`normalize_field_label`]), so events of both groups report
+/// the core Event labels (`involvedObject.kind`, `reportingComponent` ...).
 ///
 /// Missing fields yield the Go zero value (`""`, `"false"`, `"0"`), exactly as the typed
 /// structs would. Cluster-scoped resources carry no `metadata.namespace` (except custom
@@ -733,6 +758,14 @@ mod tests {
         let cr = json!({"metadata": {"name": "w", "namespace": "x"}});
         assert_eq!(field_values("example.com", "widgets", &cr).len(), 2);
         assert!(!is_supported_field_label("", "nodes", "metadata.namespace"));
+        assert!(is_supported_field_label("events.k8s.io", "events", "regarding.kind"));
+        assert!(!is_supported_field_label("events.k8s.io", "events", "involvedObject.kind"));
+        assert_eq!(normalize_field_label("events.k8s.io", "events", "regarding.uid"), "involvedObject.uid");
+        assert_eq!(normalize_field_label("events.k8s.io", "events", "reportingController"), "reportingComponent");
+        let ev1 = json!({"metadata": {"name": "e"}, "regarding": {"name": "p"}, "reportingController": "c"});
+        let v = field_values("events.k8s.io", "events", &ev1);
+        assert!(v.contains(&("involvedObject.name", "p".into())));
+        assert!(v.contains(&("reportingComponent", "c".into())));
         assert!(is_supported_field_label("", "secrets", "type"));
     }
 }
