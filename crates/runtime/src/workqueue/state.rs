@@ -18,27 +18,25 @@ use std::time::Instant;
 
 use super::delay::DelayHeap;
 
-/// Where one item is in its lifecycle. `since` and `started` are recorded only when the
-/// queue has metrics (otherwise `None`, and no clock is read).
+/// Where one item is in its lifecycle. One byte: the map stays small and cache-friendly
+/// even with millions of queued items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ItemState {
-    /// In the FIFO, waiting for a worker; added at `since`.
-    Queued {
-        /// When it was added (for the queue latency metric).
-        since: Option<Instant>,
-    },
-    /// Handed to a worker at `started`; not in the FIFO.
-    Processing {
-        /// When the worker got it (for the work duration metric).
-        started: Option<Instant>,
-    },
+    /// In the FIFO, waiting for a worker.
+    Queued,
+    /// Handed to a worker; not in the FIFO.
+    Processing,
     /// Handed to a worker and added again meanwhile: goes back in the FIFO on `done`.
-    ProcessingDirty {
-        /// When the worker got it.
-        started: Option<Instant>,
-        /// When it was added again.
-        since: Option<Instant>,
-    },
+    ProcessingDirty,
+}
+
+/// Metric timestamps of one item, kept only when the queue has metrics.
+#[derive(Debug, Clone, Copy, Default)]
+struct Times {
+    /// When it was last added (for the queue latency metric).
+    since: Option<Instant>,
+    /// When a worker got it (for the work duration metric).
+    started: Option<Instant>,
 }
 
 /// What [`State::add`] did.
@@ -72,10 +70,14 @@ pub(crate) enum Finished {
 }
 
 /// Dirty set, processing set and FIFO in one map plus one deque, and the delay heap.
+///
+/// Operations given `now: Some(..)` (metrics on) also keep per-item timestamps in a side
+/// map; with `None` they cost nothing.
 #[derive(Debug)]
 pub(crate) struct State<T> {
     fifo: VecDeque<T>,
     items: HashMap<T, ItemState>,
+    times: HashMap<T, Times>,
     processing: usize,
     pub(crate) delayed: DelayHeap<T>,
     pub(crate) shutting_down: bool,
@@ -91,6 +93,7 @@ impl<T: Hash + Eq + Clone> State<T> {
         State {
             fifo: VecDeque::new(),
             items: HashMap::new(),
+            times: HashMap::new(),
             processing: 0,
             delayed: DelayHeap::new(),
             shutting_down: false,
@@ -115,20 +118,29 @@ impl<T: Hash + Eq + Clone> State<T> {
         if self.shutting_down {
             return Added::Ignored;
         }
-        match self.items.entry(item) {
+        let added = match self.items.entry(item) {
             Entry::Vacant(e) => {
                 self.fifo.push_back(e.key().clone());
-                e.insert(ItemState::Queued { since: now });
-                Added::Pushed
+                let e = e.insert_entry(ItemState::Queued);
+                if now.is_some() {
+                    self.times.entry(e.key().clone()).or_default().since = now;
+                }
+                return Added::Pushed;
             }
             Entry::Occupied(mut e) => match *e.get() {
-                ItemState::Queued { .. } | ItemState::ProcessingDirty { .. } => Added::AlreadyQueued,
-                ItemState::Processing { started } => {
-                    e.insert(ItemState::ProcessingDirty { started, since: now });
-                    Added::Deferred
+                ItemState::Queued | ItemState::ProcessingDirty => return Added::AlreadyQueued,
+                ItemState::Processing => {
+                    e.insert(ItemState::ProcessingDirty);
+                    e
                 }
             },
+        };
+        if now.is_some() {
+            if let Some(t) = self.times.get_mut(added.key()) {
+                t.since = now;
+            }
         }
+        Added::Deferred
     }
 
     /// Hands out the oldest queued item, marking it processing. Returns it with the time
@@ -136,13 +148,14 @@ impl<T: Hash + Eq + Clone> State<T> {
     pub(crate) fn pop(&mut self, now: Option<Instant>) -> Option<(T, Option<Instant>)> {
         let item = self.fifo.pop_front()?;
         let state = self.items.get_mut(&item).expect("an item in the FIFO is always in the item map");
-        let since = match *state {
-            ItemState::Queued { since } => since,
-            // Unreachable by construction; keep the item consistent rather than panic.
-            ItemState::Processing { .. } | ItemState::ProcessingDirty { .. } => None,
-        };
-        *state = ItemState::Processing { started: now };
+        *state = ItemState::Processing;
         self.processing += 1;
+        let mut since = None;
+        if now.is_some() {
+            let t = self.times.entry(item.clone()).or_default();
+            since = t.since.take();
+            t.started = now;
+        }
         Some((item, since))
     }
 
@@ -152,16 +165,19 @@ impl<T: Hash + Eq + Clone> State<T> {
             return Finished::NotProcessing;
         };
         match *state {
-            ItemState::Queued { .. } => Finished::NotProcessing,
-            ItemState::Processing { started } => {
+            ItemState::Queued => Finished::NotProcessing,
+            ItemState::Processing => {
                 self.items.remove(item);
                 self.processing -= 1;
+                let started =
+                    if self.times.is_empty() { None } else { self.times.remove(item).and_then(|t| t.started) };
                 Finished::Removed { started }
             }
-            ItemState::ProcessingDirty { started, since } => {
-                *state = ItemState::Queued { since };
+            ItemState::ProcessingDirty => {
+                *state = ItemState::Queued;
                 self.processing -= 1;
                 self.fifo.push_back(item.clone());
+                let started = self.times.get_mut(item).and_then(|t| t.started.take());
                 Finished::Requeued { started }
             }
         }
@@ -181,10 +197,7 @@ impl<T: Hash + Eq + Clone> State<T> {
 
     /// Start times of the items being processed (for the unfinished-work metrics).
     pub(crate) fn processing_started(&self) -> impl Iterator<Item = Instant> + '_ {
-        self.items.values().filter_map(|s| match *s {
-            ItemState::Processing { started } | ItemState::ProcessingDirty { started, .. } => started,
-            ItemState::Queued { .. } => None,
-        })
+        self.times.values().filter_map(|t| t.started)
     }
 
     /// The lifecycle state of `item`, if the queue knows it.
@@ -207,7 +220,7 @@ mod tests {
         assert_eq!(s.add("a", None), Added::AlreadyQueued);
         assert_eq!(s.len(), 1);
         assert_eq!(s.pop(None).map(|p| p.0), Some("a"));
-        assert_eq!(s.state_of(&"a"), Some(ItemState::Processing { started: None }));
+        assert_eq!(s.state_of(&"a"), Some(ItemState::Processing));
         assert_eq!(s.pop(None), None);
         assert_eq!(s.add("a", None), Added::Deferred);
         assert_eq!(s.add("a", None), Added::AlreadyQueued);
