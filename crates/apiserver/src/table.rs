@@ -9,9 +9,8 @@
 //! without a printer use the default table convertor (Name, Created At); custom resources
 //! use [`custom_resource_table`] with the CRD's `additionalPrinterColumns` (Age when none).
 //!
-//! Column descriptions come from the k8s.io/api field documentation; where the printers use
-//! long-gone beta types (extensions/v1beta1, batch/v1beta1) the apps/v1 and batch/v1
-//! texts stand in.
+//! Column descriptions are the k8s.io/api SwaggerDoc texts the printers reference (for some
+//! columns those of the extensions/v1beta1 and batch/v1beta1 types, as upstream does).
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
@@ -381,7 +380,8 @@ const AGE_COL: ColumnSpec = ("Age", "string", "", CREATION_TIMESTAMP, 0);
 const CONTAINERS_COL: ColumnSpec = ("Containers", "string", "", CONTAINERS, 1);
 const IMAGES_COL: ColumnSpec = ("Images", "string", "", IMAGES, 1);
 
-// Column descriptions: the k8s.io/api field documentation the printers reference.
+// Column descriptions: the SwaggerDoc texts (k8s.io/api) the printers reference, including
+// those of the extensions/v1beta1 and batch/v1beta1 types they still name.
 const POD_IP: &str =
     "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.";
 const NOMINATED_NODE: &str = "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.";
@@ -391,13 +391,13 @@ const NODE_SELECTOR: &str = "NodeSelector is a selector which must be true for t
 const RS_REPLICAS: &str = "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset";
 const RS_STATUS_REPLICAS: &str = "Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset";
 const RS_READY: &str = "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.";
-const RS_SELECTOR: &str = "Selector is a label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
+const RS_SELECTOR: &str = "Selector is a label query over pods that should match the replica count. If the selector is empty, it is defaulted to the labels present on the pod template. Label keys and values that must match in order to be controlled by this replica set. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
 const DS_DESIRED: &str = "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/";
 const DS_CURRENT: &str = "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/";
-const DS_READY: &str = "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.";
+const DS_READY: &str = "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.";
 const DS_UPDATED: &str = "The total number of nodes that are running updated daemon pod";
 const DS_AVAILABLE: &str = "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)";
-const DS_SELECTOR: &str = "A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
+const DS_SELECTOR: &str = "A label query over pods that are managed by the daemon set. Must match in order to be controlled. If empty, defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
 const JOB_SUCCEEDED: &str = "The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.";
 const JOB_SELECTOR: &str = "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
 const CJ_SCHEDULE: &str = "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.";
@@ -434,7 +434,7 @@ const DEPLOY_UPDATED: &str =
     "Total number of non-terminating pods targeted by this deployment that have the desired template spec.";
 const DEPLOY_AVAILABLE: &str =
     "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment.";
-const DEPLOY_SELECTOR: &str = "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels.";
+const DEPLOY_SELECTOR: &str = "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.";
 const LEASE_HOLDER: &str = "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.";
 
 fn printer_for(group: &str, plural: &str) -> Printer {
