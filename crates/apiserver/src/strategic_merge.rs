@@ -18,11 +18,12 @@
 //! k8s.io/api. It covers: ObjectMeta (`finalizers` as a set, `ownerReferences` by `uid`);
 //! PodSpec, reached from Pods and from the pod templates of Deployments, ReplicaSets,
 //! StatefulSets, DaemonSets, Jobs and CronJobs (`containers`, `initContainers`,
-//! `ephemeralContainers`, `volumes`, `imagePullSecrets`, `schedulingGates`, `resourceClaims`
-//! by `name`; `hostAliases` by `ip`; `topologySpreadConstraints` by `topologyKey`;
-//! `tolerations` replaced); Container (`ports` by `containerPort`, `env` by `name`,
+//! `ephemeralContainers`, `volumes`, `imagePullSecrets`, `schedulingGates`, `resourceClaims`,
+//! `evictionResponders` by `name`; `hostAliases` by `ip`; `topologySpreadConstraints` by
+//! `topologyKey`; `tolerations` replaced); Container (`ports` by `containerPort`, `env` by `name`,
 //! `volumeMounts` by `mountPath`, `volumeDevices` by `devicePath`); PodStatus (`conditions`
-//! by `type`, `podIPs` / `hostIPs` by `ip`); the status `conditions` of workloads, Jobs,
+//! by `type`, `podIPs` / `hostIPs` by `ip`, `resourceClaimStatuses` by `name`,
+//! `nodeAllocatableResourceClaimStatuses` by `resourceClaimName`); the status `conditions` of workloads, Jobs,
 //! Services, Nodes and Namespaces by `type`; Service `spec.ports` by `port`; Node
 //! `status.addresses` by `type` and `spec.podCIDRs` as a set; ServiceAccount `secrets` by
 //! `name`. Fields outside the table merge as objects and replace as lists.
@@ -186,7 +187,9 @@ fn field_meta(ty: &str, field: &str) -> FieldMeta {
         ("ServiceAccount", "secrets") => merge_by("name", ""),
 
         ("PodSpec", "containers" | "initContainers" | "ephemeralContainers") => merge_by("name", "Container"),
-        ("PodSpec", "volumes" | "imagePullSecrets" | "schedulingGates" | "resourceClaims") => merge_by("name", ""),
+        ("PodSpec", "volumes" | "imagePullSecrets" | "schedulingGates" | "resourceClaims" | "evictionResponders") => {
+            merge_by("name", "")
+        }
         ("PodSpec", "hostAliases") => merge_by("ip", ""),
         ("PodSpec", "topologySpreadConstraints") => merge_by("topologyKey", ""),
         ("Container", "ports") => merge_by("containerPort", ""),
@@ -195,6 +198,7 @@ fn field_meta(ty: &str, field: &str) -> FieldMeta {
         ("Container", "volumeDevices") => merge_by("devicePath", ""),
         ("PodStatus", "podIPs" | "hostIPs") => merge_by("ip", ""),
         ("PodStatus", "resourceClaimStatuses") => merge_by("name", ""),
+        ("PodStatus", "nodeAllocatableResourceClaimStatuses") => merge_by("resourceClaimName", ""),
         _ => PLAIN,
     }
 }
