@@ -75,9 +75,13 @@ pub struct Status {
     /// Extra data about the object and causes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<StatusDetails>,
-    /// The HTTP status code.
-    #[serde(default)]
+    /// The HTTP status code (absent on the Success status of deletes, as kube-apiserver sends it).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub code: u16,
+}
+
+fn is_zero(code: &u16) -> bool {
+    *code == 0
 }
 
 fn status_kind() -> String {
@@ -105,7 +109,7 @@ impl Status {
 
     /// A `Success` status (as some deletes return).
     pub fn success(details: Option<StatusDetails>) -> Self {
-        Self { status: "Success".into(), details, ..Self::failure(200, "", "") }
+        Self { status: "Success".into(), details, ..Self::failure(0, "", "") }
     }
 
     /// Sets the details naming the object (builder style).

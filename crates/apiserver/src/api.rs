@@ -1,0 +1,464 @@
+//! The request handler: authentication, fault injection, routing, content negotiation and
+//! dispatch of every verb to the object, collection, watch and discovery modules.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use rkube_core::Status;
+use rkube_core::options::{DeleteOptions, GetOptions, WriteOptions};
+use rkube_core::query::QueryReader;
+use rkube_core::status::reason;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use crate::collection::{self, ListResult};
+use crate::discovery;
+use crate::faults::Faults;
+use crate::objects::{self, PatchBody, WriteRequest, Written};
+use crate::openapi;
+use crate::registry::{Registry, ServedResource};
+use crate::response::{self, Body, Representation};
+use crate::router::{ResourcePath, Route, route};
+use crate::store::Store;
+use crate::table::{self, IncludeObject};
+use crate::watch::{self, WatchRequest};
+
+/// Everything a request handler needs; shared by all connections.
+pub struct Api {
+    /// The object store.
+    pub store: Store,
+    /// Served resources.
+    pub registry: Registry,
+    /// Injected faults.
+    pub faults: Arc<Faults>,
+    /// The bearer token every request must carry, if any.
+    pub token: Option<String>,
+    /// Largest accepted request body.
+    pub max_body: usize,
+    /// How often watches with allowWatchBookmarks get a BOOKMARK.
+    pub bookmark_interval: Duration,
+    /// host:port clients reach this server at.
+    pub server_address: String,
+}
+
+fn not_found() -> Status {
+    let mut s = Status::failure(404, reason::NOT_FOUND, "the server could not find the requested resource");
+    s.details = Some(Default::default());
+    s
+}
+
+impl Api {
+    /// Handles one request.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let span = tracing::debug_span!("request", %method, %path);
+        let started = std::time::Instant::now();
+        let resp = self.handle_inner(req).instrument(span).await;
+        tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_ms = started.elapsed().as_millis() as u64, "served");
+        resp
+    }
+
+    async fn handle_inner(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let route = route(req.uri().path());
+        if route == Route::Health {
+            let mut resp = Response::new(response::full("ok"));
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            return resp;
+        }
+        if let Some(token) = &self.token {
+            let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            if given.and_then(|v| v.strip_prefix("Bearer ")) != Some(token.as_str()) {
+                return response::status(&Status::failure(401, reason::UNAUTHORIZED, "Unauthorized"));
+            }
+        }
+        let latency = self.faults.latency();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if let Some(err) = self.faults.request_error() {
+            let message = match err.code {
+                429 => "Too many requests, please try again later.".to_string(),
+                code => format!("injected fault: HTTP {code}"),
+            };
+            let mut resp =
+                response::status(&Status::failure(err.code, rkube_core::status::reason_for_code(err.code), message));
+            if let Some(secs) = err.retry_after {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            return resp;
+        }
+        let (parts, body) = req.into_parts();
+        let query = QueryReader::parse(parts.uri.query().unwrap_or(""));
+        let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let result = match route {
+            Route::Version => Ok(response::json_value(StatusCode::OK, &discovery::version())),
+            Route::LegacyVersions => Ok(self.discovery_root(true, accept.as_deref())),
+            Route::Groups => Ok(self.discovery_root(false, accept.as_deref())),
+            Route::Group(g) => discovery::group(&self.registry, &g)
+                .map(|d| response::json_value(StatusCode::OK, &d))
+                .ok_or_else(not_found),
+            Route::GroupVersion(g, v) => discovery::resource_list(&self.registry, &g, &v)
+                .map(|d| response::json_value(StatusCode::OK, &d))
+                .ok_or_else(not_found),
+            Route::OpenApiV2 => Ok(openapi::v2(&self.registry, accept.as_deref())),
+            Route::OpenApiV3Index => Ok(response::json_value(StatusCode::OK, &openapi::v3_index(&self.registry))),
+            Route::OpenApiV3(g, v) => openapi::v3_group_version(&self.registry, &g, &v)
+                .map(|d| response::json_value(StatusCode::OK, &d))
+                .ok_or_else(not_found),
+            Route::Resource(path) => {
+                self.resource(parts.method, path, query, &parts.headers, accept.as_deref(), body).await
+            }
+            Route::Health => unreachable!("answered above"),
+            Route::NotFound => Err(not_found()),
+        };
+        result.unwrap_or_else(|s| response::status(&s))
+    }
+
+    fn discovery_root(&self, core: bool, accept: Option<&str>) -> Response<Body> {
+        match discovery::wants_aggregated(accept) {
+            Some(v) => {
+                let doc = discovery::aggregated(&self.registry, core, &format!("apidiscovery.k8s.io/{v}"));
+                let mut resp = response::json_value(StatusCode::OK, &doc);
+                let ct = format!("application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList");
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(&ct).expect("ascii"));
+                resp
+            }
+            None if core => response::json_value(StatusCode::OK, &discovery::legacy_versions(&self.server_address)),
+            None => response::json_value(StatusCode::OK, &discovery::groups(&self.registry)),
+        }
+    }
+
+    async fn read_body(&self, body: Incoming) -> Result<Bytes, Status> {
+        match Limited::new(body, self.max_body).collect().await {
+            Ok(c) => Ok(c.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Status::failure(
+                413,
+                reason::REQUEST_ENTITY_TOO_LARGE,
+                format!("Request entity too large: limit is {}", self.max_body),
+            )),
+            Err(e) => Err(Status::bad_request(format!("error reading request body: {e}"))),
+        }
+    }
+
+    async fn resource(
+        self: Arc<Self>,
+        method: Method,
+        path: ResourcePath,
+        query: QueryReader,
+        headers: &HeaderMap,
+        accept: Option<&str>,
+        body: Incoming,
+    ) -> Result<Response<Body>, Status> {
+        let res = self.registry.lookup(&path.group, &path.version, &path.plural).ok_or_else(not_found)?;
+        if path.namespace.is_some() && !res.namespaced {
+            return Err(not_found());
+        }
+        match path.subresource.as_deref() {
+            None => {}
+            Some("status") if res.has_status => {}
+            Some("scale") if res.scale.is_some() => {}
+            Some(_) => return Err(not_found()),
+        }
+        let ns = path.namespace.as_deref();
+        let name = path.name.as_deref();
+        let sub = path.subresource.as_deref();
+        let rep = || {
+            response::negotiate(accept).ok_or_else(|| {
+                Status::failure(
+                    406,
+                    reason::NOT_ACCEPTABLE,
+                    "only the following media types are accepted: application/json, application/yaml",
+                )
+            })
+        };
+        let is_watch = query.bool("watch").ok().flatten() == Some(true);
+        match (&method, name) {
+            (&Method::GET, _) if is_watch => {
+                if sub.is_some() {
+                    return Err(not_found());
+                }
+                self.watch(&res, ns, name, &query, rep()?)
+            }
+            (&Method::GET, None) => {
+                let result = collection::list(&self.store, &res, ns, &query)?;
+                self.respond_list(&res, &result, rep()?, &query)
+            }
+            (&Method::GET, Some(name)) => {
+                let _ = GetOptions::from_query(&query);
+                let key = objects::key(&res, ns, name);
+                let stored = self
+                    .store
+                    .get(&res.storage_key(), &key)
+                    .ok_or_else(|| Status::not_found(&res.plural, &res.group, name))?;
+                if sub == Some("scale") {
+                    return Ok(response::json(StatusCode::OK, objects::get_scale(&res, &stored)?));
+                }
+                self.respond_object(&res, stored.bytes, rep()?, &query)
+            }
+            (&Method::POST, None) if sub.is_none() => {
+                let opts = write_options(&query)?;
+                let body = self.read_body(body).await?;
+                require_json(headers)?;
+                let written = objects::create(&self.store, &req(&res, ns, None, None, &opts), &body)?;
+                self.after_write(&res, &written);
+                Ok(written_response(written))
+            }
+            (&Method::PUT, Some(name)) => {
+                let opts = write_options(&query)?;
+                let body = self.read_body(body).await?;
+                require_json(headers)?;
+                let written = objects::update(&self.store, &req(&res, ns, Some(name), sub, &opts), &body)?;
+                self.after_write(&res, &written);
+                Ok(written_response(written))
+            }
+            (&Method::PATCH, Some(name)) => {
+                let opts = write_options(&query)?;
+                let body = self.read_body(body).await?;
+                let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let ct = ct.split(';').next().unwrap_or("").trim().to_string();
+                let written = objects::patch(
+                    &self.store,
+                    &req(&res, ns, Some(name), sub, &opts),
+                    PatchBody { content_type: &ct, body: &body },
+                )?;
+                self.after_write(&res, &written);
+                Ok(written_response(written))
+            }
+            (&Method::DELETE, Some(name)) if sub.is_none() => {
+                let body = self.read_body(body).await?;
+                let opts = delete_options(&body, &query)?;
+                let key = objects::key(&res, ns, name);
+                match objects::delete(&self.store, &res, &key, &opts)? {
+                    objects::Deleted::Gone(last) => {
+                        self.after_delete(&res, &last.bytes, &opts);
+                        if returns_deleted_object(&res) {
+                            Ok(response::json(StatusCode::OK, last.bytes))
+                        } else {
+                            let obj: Value = serde_json::from_slice(&last.bytes).unwrap_or_default();
+                            let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
+                            Ok(response::json_value(StatusCode::OK, &objects::delete_status(&res, name, uid)))
+                        }
+                    }
+                    objects::Deleted::Terminating(bytes) => {
+                        if res.group.is_empty() && res.plural == "namespaces" {
+                            self.clone().finalize_namespace(name.to_string());
+                        }
+                        Ok(response::json(StatusCode::OK, bytes))
+                    }
+                }
+            }
+            (&Method::DELETE, None) if sub.is_none() => {
+                let body = self.read_body(body).await?;
+                let opts = delete_options(&body, &query)?;
+                let out = collection::delete_collection(&self.store, &res, ns, &query, &opts)?;
+                Ok(response::json(StatusCode::OK, out))
+            }
+            _ => Err(Status::failure(
+                405,
+                reason::METHOD_NOT_ALLOWED,
+                "the server does not allow this method on the requested resource".to_string(),
+            )),
+        }
+    }
+
+    fn render_table(&self, res: &ServedResource, objs: &[Value], meta: Value, query: &QueryReader) -> Value {
+        let include = IncludeObject::parse(query.get("includeObject").unwrap_or("")).unwrap_or_default();
+        let now = jiff::Timestamp::now();
+        if res.is_builtin() {
+            table::builtin_table(&res.group, &res.plural, objs, meta, include, now)
+        } else {
+            table::custom_resource_table(&res.printer_columns, objs, meta, include, now)
+        }
+    }
+
+    fn respond_object(
+        &self,
+        res: &ServedResource,
+        bytes: Bytes,
+        rep: Representation,
+        q: &QueryReader,
+    ) -> Result<Response<Body>, Status> {
+        Ok(match rep {
+            Representation::Object => response::json(StatusCode::OK, bytes),
+            Representation::Table => {
+                let obj: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+                response::json_value(StatusCode::OK, &self.render_table(res, &[obj], json!({"resourceVersion": rv}), q))
+            }
+            Representation::PartialMetadata => {
+                let obj: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                response::json_value(StatusCode::OK, &table::partial_object_metadata(&obj))
+            }
+        })
+    }
+
+    fn respond_list(
+        &self,
+        res: &ServedResource,
+        result: &ListResult,
+        rep: Representation,
+        q: &QueryReader,
+    ) -> Result<Response<Body>, Status> {
+        if rep == Representation::Object {
+            return Ok(response::json(StatusCode::OK, collection::list_body(res, result)));
+        }
+        let objs: Vec<Value> = result.items.iter().filter_map(|(_, s)| serde_json::from_slice(&s.bytes).ok()).collect();
+        let mut meta = json!({"resourceVersion": result.rev.to_string()});
+        if let Some(c) = &result.continue_token {
+            meta["continue"] = c.clone().into();
+        }
+        if let Some(r) = result.remaining {
+            meta["remainingItemCount"] = r.into();
+        }
+        let doc = match rep {
+            Representation::Table => self.render_table(res, &objs, meta, q),
+            _ => table::partial_object_metadata_list(&objs, meta),
+        };
+        Ok(response::json_value(StatusCode::OK, &doc))
+    }
+
+    fn watch(
+        self: &Arc<Self>,
+        res: &Arc<ServedResource>,
+        ns: Option<&str>,
+        name: Option<&str>,
+        q: &QueryReader,
+        rep: Representation,
+    ) -> Result<Response<Body>, Status> {
+        let wreq = WatchRequest::parse(res.clone(), ns.map(str::to_string), name.map(str::to_string), q)?;
+        let render: Option<watch::Render> = match rep {
+            Representation::Object => None,
+            Representation::PartialMetadata => Some(Arc::new(|kind: &str, obj: &Bytes| {
+                let v: Value = serde_json::from_slice(obj).unwrap_or_default();
+                crate::store::watch_line(
+                    kind,
+                    &serde_json::to_vec(&table::partial_object_metadata(&v)).unwrap_or_default(),
+                )
+            })),
+            Representation::Table => {
+                let api = self.clone();
+                let res = res.clone();
+                let q = q.clone();
+                Some(Arc::new(move |kind: &str, obj: &Bytes| {
+                    let v: Value = serde_json::from_slice(obj).unwrap_or_default();
+                    let rv = v.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+                    let t = api.render_table(&res, &[v], json!({"resourceVersion": rv}), &q);
+                    crate::store::watch_line(kind, &serde_json::to_vec(&t).unwrap_or_default())
+                }))
+            }
+        };
+        let rx = watch::start(&self.store, self.faults.clone(), wreq, self.bookmark_interval, render);
+        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        let mut resp = Response::new(response::stream(stream));
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+        Ok(resp)
+    }
+
+    fn after_write(&self, res: &ServedResource, written: &Written) {
+        if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
+            if let Ok(crd) = serde_json::from_slice::<Value>(&written.body) {
+                if let Err(e) = self.registry.install_crd(&crd) {
+                    tracing::warn!(error = %e, "CRD not served");
+                }
+            }
+        }
+    }
+
+    fn after_delete(&self, res: &ServedResource, last: &Bytes, opts: &DeleteOptions) {
+        let obj: Value = serde_json::from_slice(last).unwrap_or_default();
+        if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
+            let group = obj.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
+            let plural = obj.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default();
+            self.registry.remove_crd(group, plural);
+            self.store.drop_resource(&format!("{plural}.{group}"));
+        }
+        if let Some(uid) = obj.pointer("/metadata/uid").and_then(Value::as_str) {
+            crate::gc::collect(&self.store, &self.registry, uid, opts.propagation_policy);
+        }
+    }
+
+    /// Deletes everything in a terminating namespace, then the namespace itself.
+    fn finalize_namespace(self: Arc<Self>, ns: String) {
+        tokio::spawn(async move {
+            for res in self.registry.all().iter().filter(|r| r.namespaced && r.storage_version) {
+                let page = match self.store.list(&res.storage_key(), Some(&ns), None, None, 0, |_| true) {
+                    Ok(p) => p,
+                    Err(_) => continue,
+                };
+                for (key, _) in page.items {
+                    let _ = objects::delete(&self.store, res, &key, &DeleteOptions::background());
+                    if let Some(s) = self.store.get(&res.storage_key(), &key) {
+                        // Objects held by finalizers keep the namespace; force them out as the
+                        // namespace controller eventually would once finalizers clear.
+                        let _ = s;
+                    }
+                }
+            }
+            if let Some(nsres) = self.registry.lookup("", "v1", "namespaces") {
+                objects::remove(&self.store, &nsres, &(String::new(), ns));
+            }
+        });
+    }
+}
+
+fn req<'a>(
+    res: &'a Arc<ServedResource>,
+    namespace: Option<&'a str>,
+    name: Option<&'a str>,
+    subresource: Option<&'a str>,
+    opts: &'a WriteOptions,
+) -> WriteRequest<'a> {
+    WriteRequest { res, namespace, name, subresource, opts }
+}
+
+fn write_options(q: &QueryReader) -> Result<WriteOptions, Status> {
+    WriteOptions::from_query(q).map_err(|e| Status::bad_request(e.to_string()))
+}
+
+fn delete_options(body: &[u8], q: &QueryReader) -> Result<DeleteOptions, Status> {
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        DeleteOptions::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| Status::bad_request(format!("error decoding DeleteOptions: {e}")))?
+    };
+    from_body.merge_query(q).map_err(|e| Status::bad_request(e.to_string()))
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), Status> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if media.is_empty() || media == "application/json" || media == "*/*" {
+        return Ok(());
+    }
+    Err(Status::failure(
+        415,
+        reason::UNSUPPORTED_MEDIA_TYPE,
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".to_string(),
+    ))
+}
+
+fn returns_deleted_object(res: &ServedResource) -> bool {
+    // kube-apiserver answers deletes of these with the deleted object, others with a Status.
+    res.is_builtin()
+        && matches!(
+            (res.group.as_str(), res.plural.as_str()),
+            ("", "pods" | "services" | "namespaces" | "nodes") | ("apiextensions.k8s.io", _)
+        )
+}
+
+fn written_response(w: Written) -> Response<Body> {
+    let code = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut resp = response::json(code, w.body);
+    for warning in &w.warnings {
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{}\"", warning.replace('"', "\\\""))) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}

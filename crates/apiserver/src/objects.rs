@@ -1,0 +1,741 @@
+//! Single-object verbs: create, get, update (replace), patch and delete, with kube-apiserver's
+//! rules for names, namespaces, resourceVersions, generations, status and scale subresources,
+//! finalizers and field validation.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rkube_core::options::{DeleteOptions, FieldValidation, WriteOptions};
+use rkube_core::status::{StatusCause, StatusDetails, reason};
+use rkube_core::{Status, patch::content_type};
+use serde_json::{Map, Value, json};
+
+use crate::builtin;
+use crate::meta::{self, meta_mut, meta_str};
+use crate::registry::ServedResource;
+use crate::store::{ObjKey, Store, Stored, WriteOutcome};
+use crate::strategic_merge;
+
+/// The outcome of a write, for the HTTP layer.
+#[derive(Debug)]
+pub struct Written {
+    /// 200 or 201.
+    pub created: bool,
+    /// The object's bytes as served.
+    pub body: Bytes,
+    /// Warning headers (unknown fields under fieldValidation=Warn).
+    pub warnings: Vec<String>,
+}
+
+/// A patch body with its content type.
+pub struct PatchBody<'a> {
+    /// The request's Content-Type (parameters stripped).
+    pub content_type: &'a str,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// What a write does to the current object.
+enum Change<'a> {
+    Create(Value),
+    Replace(Value),
+    Patch(PatchBody<'a>),
+}
+
+/// The key of an object in its resource.
+pub fn key(res: &ServedResource, namespace: Option<&str>, name: &str) -> ObjKey {
+    let ns = if res.namespaced { namespace.unwrap_or_default() } else { "" };
+    (ns.to_string(), name.to_string())
+}
+
+/// Parses a JSON request body into an object, with kube-apiserver's messages.
+pub fn decode_body(res: &ServedResource, body: &[u8]) -> Result<Value, Status> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Status::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
+            res.kind
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(Status::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: expected an object",
+            res.kind
+        )));
+    }
+    Ok(value)
+}
+
+fn check_type(res: &ServedResource, subresource: Option<&str>, obj: &mut Value) -> Result<(), Status> {
+    let (want_api, want_kind) = match subresource {
+        Some("scale") => ("autoscaling/v1".to_string(), "Scale".to_string()),
+        _ => (res.api_version(), res.kind.clone()),
+    };
+    let map = obj.as_object_mut().expect("checked object");
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+    if kind.is_empty() {
+        map.insert("kind".into(), want_kind.clone().into());
+    } else if kind != want_kind {
+        return Err(invalid(res, &name_of(obj), "kind", &format!("Invalid value: \"{kind}\": must be {want_kind}")));
+    }
+    if api.is_empty() {
+        obj["apiVersion"] = want_api.into();
+    } else if api != want_api {
+        return Err(Status::bad_request(format!(
+            "the API version in the data ({api}) does not match the expected API version ({want_api})"
+        )));
+    }
+    Ok(())
+}
+
+fn name_of(obj: &Value) -> String {
+    meta_str(obj, "name").unwrap_or_default().to_string()
+}
+
+fn invalid(res: &ServedResource, name: &str, field: &str, message: &str) -> Status {
+    let reason = if message.starts_with("Required value") {
+        "FieldValueRequired"
+    } else if message.starts_with("Forbidden") {
+        "FieldValueForbidden"
+    } else {
+        "FieldValueInvalid"
+    };
+    Status::invalid(
+        &res.kind,
+        &res.group,
+        name,
+        vec![StatusCause { reason: reason.into(), message: message.into(), field: field.into() }],
+    )
+}
+
+/// Validates a built-in kind by its typed round trip; returns the normalised object.
+fn normalize(
+    res: &ServedResource,
+    obj: Value,
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<Value, Status> {
+    let Some(result) = builtin::normalize(&res.group, &res.kind, obj.clone()) else { return Ok(obj) };
+    let cannot = |detail: String| {
+        Status::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: {detail}",
+            res.kind, res.version, res.kind
+        ))
+    };
+    let out = result.map_err(cannot)?;
+    if validation != FieldValidation::Ignore {
+        let unknown = builtin::unknown_fields(&obj, &out);
+        if !unknown.is_empty() {
+            let listed: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+            if validation == FieldValidation::Strict {
+                return Err(cannot(format!("strict decoding error: {}", listed.join(", "))));
+            }
+            warnings.extend(listed);
+        }
+    }
+    Ok(out)
+}
+
+/// Defaults kube-apiserver fills in on create that clients rely on.
+fn apply_create_defaults(res: &ServedResource, obj: &mut Value) {
+    let map = obj.as_object_mut().expect("object");
+    match (res.group.as_str(), res.plural.as_str()) {
+        ("", "namespaces") => {
+            map.insert("spec".into(), json!({"finalizers": ["kubernetes"]}));
+            map.insert("status".into(), json!({"phase": "Active"}));
+        }
+        ("", "pods") => {
+            map.insert("status".into(), json!({"phase": "Pending", "qosClass": "BestEffort"}));
+        }
+        ("apps", "deployments" | "replicasets" | "statefulsets") => {
+            if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("replicas").or_insert(json!(1));
+            }
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            let names = map.get("spec").and_then(|s| s.get("names")).cloned().unwrap_or(json!({}));
+            let mut accepted = names.as_object().cloned().unwrap_or_default();
+            if let Some(kind) = accepted.get("kind").and_then(Value::as_str).map(str::to_string) {
+                accepted.entry("listKind").or_insert(json!(format!("{kind}List")));
+                accepted.entry("singular").or_insert(json!(kind.to_ascii_lowercase()));
+            }
+            let now = meta::now();
+            let versions: Vec<Value> = map
+                .get("spec")
+                .and_then(|s| s.get("versions"))
+                .and_then(Value::as_array)
+                .map(|vs| {
+                    vs.iter().filter(|v| v["storage"] == json!(true)).filter_map(|v| v.get("name").cloned()).collect()
+                })
+                .unwrap_or_default();
+            map.insert(
+                "status".into(),
+                json!({
+                    "acceptedNames": accepted,
+                    "conditions": [
+                        {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                         "message": "no conflicts found", "lastTransitionTime": now},
+                        {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                         "message": "the initial names have been accepted", "lastTransitionTime": now}
+                    ],
+                    "storedVersions": versions
+                }),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Request-wide inputs of a write.
+pub struct WriteRequest<'a> {
+    /// The resource.
+    pub res: &'a Arc<ServedResource>,
+    /// The URL's namespace.
+    pub namespace: Option<&'a str>,
+    /// The URL's name (None for create).
+    pub name: Option<&'a str>,
+    /// The URL's subresource.
+    pub subresource: Option<&'a str>,
+    /// Query options.
+    pub opts: &'a WriteOptions,
+}
+
+/// POST: creates an object.
+pub fn create(store: &Store, req: &WriteRequest<'_>, body: &[u8]) -> Result<Written, Status> {
+    let res = req.res;
+    let mut obj = decode_body(res, body)?;
+    check_type(res, None, &mut obj)?;
+    let map = obj.as_object_mut().expect("object");
+    let m = meta_mut(map);
+    if res.namespaced {
+        let url_ns = req.namespace.unwrap_or_default();
+        match m.get("namespace").and_then(Value::as_str) {
+            Some(ns) if !ns.is_empty() && ns != url_ns => {
+                return Err(Status::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => {
+                m.insert("namespace".into(), url_ns.into());
+            }
+        }
+    } else {
+        m.remove("namespace");
+    }
+    let name = match m.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        None => match m.get("generateName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            Some(prefix) => {
+                let n = meta::generate_name(prefix);
+                m.insert("name".into(), n.clone().into());
+                n
+            }
+            None => {
+                return Err(invalid(res, "", "metadata.name", "Required value: name or generateName is required"));
+            }
+        },
+    };
+    if let Some(url_name) = req.name.filter(|n| *n != name) {
+        return Err(Status::bad_request(format!(
+            "the name of the object ({name}) does not match the name on the URL ({url_name})"
+        )));
+    }
+    if res.namespaced {
+        check_namespace(store, req.namespace.unwrap_or_default())?;
+    }
+    let key = key(res, req.namespace, &name);
+    write(store, req, &key, Change::Create(obj))
+}
+
+/// Fails unless the namespace exists and is not terminating.
+pub fn check_namespace(store: &Store, ns: &str) -> Result<(), Status> {
+    let Some(stored) = store.get("namespaces.", &(String::new(), ns.to_string())) else {
+        return Err(Status::not_found("namespaces", "", ns));
+    };
+    let obj: Value = serde_json::from_slice(&stored.bytes).unwrap_or_default();
+    if obj.get("metadata").and_then(|m| m.get("deletionTimestamp")).is_some() {
+        return Err(Status::failure(
+            403,
+            reason::FORBIDDEN,
+            format!("unable to create new content in namespace {ns} because it is being terminated"),
+        )
+        .with_details(ns, "", "namespaces"));
+    }
+    Ok(())
+}
+
+/// PUT: replaces an object (or its status / scale).
+pub fn update(store: &Store, req: &WriteRequest<'_>, body: &[u8]) -> Result<Written, Status> {
+    let res = req.res;
+    let mut obj = decode_body(res, body)?;
+    check_type(res, req.subresource, &mut obj)?;
+    let url_name = req.name.unwrap_or_default();
+    let name = name_of(&obj);
+    if name.is_empty() {
+        obj["metadata"]["name"] = url_name.into();
+    } else if name != url_name {
+        return Err(Status::bad_request(format!(
+            "the name of the object ({name}) does not match the name on the URL ({url_name})"
+        )));
+    }
+    if res.namespaced {
+        let url_ns = req.namespace.unwrap_or_default();
+        match meta_str(&obj, "namespace") {
+            Some(ns) if !ns.is_empty() && ns != url_ns => {
+                return Err(Status::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => obj["metadata"]["namespace"] = url_ns.into(),
+        }
+    }
+    let key = key(res, req.namespace, url_name);
+    write(store, req, &key, Change::Replace(obj))
+}
+
+/// PATCH: patches an object (or its status / scale); apply patches create missing objects.
+pub fn patch(store: &Store, req: &WriteRequest<'_>, patch: PatchBody<'_>) -> Result<Written, Status> {
+    let res = req.res;
+    let accepted = [content_type::JSON_PATCH, content_type::MERGE_PATCH, content_type::APPLY_PATCH];
+    let strategic_ok = res.is_builtin() && strategic_merge::supports_kind(&res.group, &res.kind);
+    let known = accepted.contains(&patch.content_type)
+        || (strategic_ok && patch.content_type == content_type::STRATEGIC_MERGE_PATCH);
+    if !known {
+        let mut types: Vec<&str> = accepted.to_vec();
+        if strategic_ok {
+            types.insert(2, content_type::STRATEGIC_MERGE_PATCH);
+        }
+        return Err(Status::failure(
+            415,
+            reason::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: {}",
+                types.join(", ")
+            ),
+        ));
+    }
+    if patch.content_type == content_type::APPLY_PATCH && req.opts.field_manager.is_none() {
+        return Err(Status::invalid(
+            &res.kind,
+            &res.group,
+            req.name.unwrap_or_default(),
+            vec![StatusCause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value: is required for apply patch".into(),
+                field: "fieldManager".into(),
+            }],
+        ));
+    }
+    let key = key(res, req.namespace, req.name.unwrap_or_default());
+    if patch.content_type == content_type::APPLY_PATCH
+        && req.subresource.is_none()
+        && store.get(&res.storage_key(), &key).is_none()
+    {
+        let mut obj = decode_apply(res, patch.body)?;
+        check_type(res, None, &mut obj)?;
+        let m = meta_mut(obj.as_object_mut().expect("object"));
+        m.insert("name".into(), key.1.clone().into());
+        if res.namespaced {
+            m.insert("namespace".into(), key.0.clone().into());
+            check_namespace(store, &key.0)?;
+        }
+        return write(store, req, &key, Change::Create(obj));
+    }
+    write(store, req, &key, Change::Patch(patch))
+}
+
+fn decode_apply(res: &ServedResource, body: &[u8]) -> Result<Value, Status> {
+    // Apply bodies are YAML; JSON is a subset of it.
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) if v.is_object() => Ok(v),
+        _ => serde_saphyr::from_slice::<Value>(body)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or_else(|| Status::bad_request(format!("error decoding YAML: the body is not a {} object", res.kind))),
+    }
+}
+
+fn apply_patch(res: &ServedResource, current: &Value, patch: &PatchBody<'_>) -> Result<Value, Status> {
+    let mut doc = current.clone();
+    match patch.content_type {
+        content_type::JSON_PATCH => {
+            let ops: json_patch::Patch = serde_json::from_slice(patch.body)
+                .map_err(|e| Status::bad_request(format!("the JSON patch is not valid: {e}")))?;
+            json_patch::patch(&mut doc, &ops).map_err(|e| {
+                let mut s = Status::failure(
+                    422,
+                    reason::INVALID,
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                );
+                s.details = Some(StatusDetails::default());
+                s
+            })?;
+        }
+        content_type::MERGE_PATCH => {
+            let p: Value = serde_json::from_slice(patch.body)
+                .map_err(|e| Status::bad_request(format!("error decoding patch: {e}")))?;
+            json_patch::merge(&mut doc, &p);
+        }
+        content_type::STRATEGIC_MERGE_PATCH => {
+            let p: Value = serde_json::from_slice(patch.body)
+                .map_err(|e| Status::bad_request(format!("error decoding patch: {e}")))?;
+            doc = strategic_merge::strategic_merge_patch(&res.kind, &doc, &p)
+                .map_err(|e| Status::failure(422, reason::INVALID, e.to_string()))?;
+        }
+        _ => {
+            // Server-side apply, approximated: the intent is merged onto the object (strategic
+            // for built-in kinds so lists merge by key); managed-field ownership is not tracked.
+            let intent = decode_apply(res, patch.body)?;
+            doc = if strategic_merge::supports_kind(&res.group, &res.kind) && res.is_builtin() {
+                strategic_merge::strategic_merge_patch(&res.kind, &doc, &intent)
+                    .map_err(|e| Status::failure(422, reason::INVALID, e.to_string()))?
+            } else {
+                let mut d = doc;
+                json_patch::merge(&mut d, &intent);
+                d
+            };
+        }
+    }
+    if !doc.is_object() {
+        return Err(Status::bad_request("the patch did not produce an object"));
+    }
+    Ok(doc)
+}
+
+fn scale_of(res: &ServedResource, obj: &Value) -> Value {
+    let paths = res.scale.as_ref().expect("scale checked");
+    let at = |path: &str| -> Value {
+        let mut cur = obj;
+        for seg in path.trim_start_matches('.').split('.').filter(|s| !s.is_empty()) {
+            match cur.get(seg) {
+                Some(v) => cur = v,
+                None => return Value::Null,
+            }
+        }
+        cur.clone()
+    };
+    let m = obj.get("metadata").cloned().unwrap_or(json!({}));
+    let mut meta = Map::new();
+    for k in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+        if let Some(v) = m.get(k) {
+            meta.insert(k.into(), v.clone());
+        }
+    }
+    let mut status = json!({"replicas": at(&paths.status_replicas).as_i64().unwrap_or(0)});
+    if let Some(sel) = &paths.label_selector {
+        match at(sel) {
+            Value::String(s) => status["selector"] = s.into(),
+            // Built-in workloads keep a structured selector in spec.selector.
+            _ => {
+                if let Some(labels) = obj.pointer("/spec/selector/matchLabels").and_then(Value::as_object) {
+                    let s: Vec<String> =
+                        labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
+                    status["selector"] = s.join(",").into();
+                }
+            }
+        }
+    }
+    json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": meta,
+           "spec": {"replicas": at(&paths.spec_replicas).as_i64().unwrap_or(0)}, "status": status})
+}
+
+fn set_path(obj: &mut Value, path: &str, value: Value) {
+    let segs: Vec<&str> = path.trim_start_matches('.').split('.').filter(|s| !s.is_empty()).collect();
+    let mut cur = obj;
+    for (i, seg) in segs.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let map = cur.as_object_mut().expect("object");
+        if i == segs.len() - 1 {
+            map.insert(seg.to_string(), value);
+            return;
+        }
+        cur = map.entry(seg.to_string()).or_insert_with(|| json!({}));
+    }
+}
+
+/// The Scale view of an object (GET on /scale).
+pub fn get_scale(res: &ServedResource, stored: &Stored) -> Result<Bytes, Status> {
+    let obj: Value = serde_json::from_slice(&stored.bytes).map_err(internal)?;
+    Ok(Bytes::from(serde_json::to_vec(&scale_of(res, &obj)).map_err(internal)?))
+}
+
+fn internal(e: impl std::fmt::Display) -> Status {
+    Status::failure(500, reason::INTERNAL_ERROR, e.to_string())
+}
+
+fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>) -> Result<Written, Status> {
+    let res = req.res.as_ref();
+    let validation = req.opts.field_validation.unwrap_or(FieldValidation::Warn);
+    let mut warnings = Vec::new();
+    let creating = matches!(change, Change::Create(_));
+    let mut result: Option<Value> = None;
+    let dry_run = req.opts.dry_run;
+    let outcome = store.write(&res.storage_key(), key, |prev, next_rv| {
+        let old: Option<Value> = prev.map(|p| serde_json::from_slice(&p.bytes)).transpose().map_err(internal)?;
+        let mut new = match (change, &old) {
+            (Change::Create(_), Some(_)) => return Err(Status::already_exists(&res.plural, &res.group, &key.1)),
+            (Change::Create(obj), None) => {
+                let mut obj = normalize(res, obj, validation, &mut warnings)?;
+                let m = meta_mut(obj.as_object_mut().expect("object"));
+                for k in ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation", "selfLink"] {
+                    m.remove(k);
+                }
+                if !dry_run {
+                    m.insert("uid".into(), uuid::Uuid::new_v4().to_string().into());
+                }
+                m.insert("creationTimestamp".into(), meta::now().into());
+                if meta::tracks_generation(res) {
+                    m.insert("generation".into(), 1.into());
+                }
+                if res.has_status {
+                    obj.as_object_mut().expect("object").remove("status");
+                }
+                apply_create_defaults(res, &mut obj);
+                obj
+            }
+            (_, None) => return Err(Status::not_found(&res.plural, &res.group, &key.1)),
+            (Change::Replace(obj), Some(old)) => {
+                let given_rv = meta_str(&obj, "resourceVersion").filter(|v| !v.is_empty()).map(str::to_string);
+                let old_rv = meta_str(old, "resourceVersion").unwrap_or_default();
+                match given_rv {
+                    Some(rv) if rv != old_rv => {
+                        return Err(Status::conflict(
+                            &res.plural,
+                            &res.group,
+                            &key.1,
+                            "the object has been modified; please apply your changes to the latest version and try again",
+                        ));
+                    }
+                    None if !res.is_builtin() => {
+                        return Err(invalid(
+                            res,
+                            &key.1,
+                            "metadata.resourceVersion",
+                            "Invalid value: 0: must be specified for an update",
+                        ));
+                    }
+                    _ => {}
+                }
+                from_subresource(res, req.subresource, old, obj)?
+            }
+            (Change::Patch(p), Some(old)) => {
+                let base = if req.subresource == Some("scale") { scale_of(res, old) } else { old.clone() };
+                let patched = apply_patch(res, &base, &p)?;
+                let old_rv = meta_str(old, "resourceVersion").unwrap_or_default();
+                if meta_str(&patched, "resourceVersion").is_some_and(|rv| !rv.is_empty() && rv != old_rv) {
+                    return Err(Status::conflict(
+                        &res.plural,
+                        &res.group,
+                        &key.1,
+                        "the object has been modified; please apply your changes to the latest version and try again",
+                    ));
+                }
+                from_subresource(res, req.subresource, old, patched)?
+            }
+        };
+        if let Some(old) = &old {
+            new = normalize(res, new, validation, &mut warnings)?;
+            keep_server_fields(old, &mut new);
+            check_finalizers(res, &key.1, old, &new)?;
+            if meta::tracks_generation(res) && meta::spec_changed(old, &new) {
+                let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+                meta_mut(new.as_object_mut().expect("object")).insert("generation".into(), (g + 1).into());
+            }
+            if meta::same_object(old, &new) {
+                result = Some(old.clone());
+                return Ok(None);
+            }
+        }
+        if dry_run {
+            result = Some(new);
+            return Ok(None);
+        }
+        meta_mut(new.as_object_mut().expect("object")).insert("resourceVersion".into(), next_rv.to_string().into());
+        let bytes = serde_json::to_vec(&new).map_err(internal)?;
+        let attrs = meta::attrs(res, &new);
+        result = Some(new);
+        Ok(Some((bytes, attrs)))
+    })?;
+    let obj = result.expect("set by every successful path");
+    let body = match req.subresource {
+        Some("scale") => Bytes::from(serde_json::to_vec(&scale_of(res, &obj)).map_err(internal)?),
+        _ => match outcome {
+            WriteOutcome::Written(s) => s.bytes,
+            WriteOutcome::Unchanged(_) => Bytes::from(serde_json::to_vec(&obj).map_err(internal)?),
+        },
+    };
+    // An object whose last finalizer went away while it was being deleted is removed now.
+    let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
+    let finalizers_left = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+    if deleting && !finalizers_left && !dry_run {
+        remove(store, res, key);
+    }
+    Ok(Written { created: creating, body, warnings })
+}
+
+/// Applies the status/scale subresource rules: which part of the new object counts.
+fn from_subresource(res: &ServedResource, sub: Option<&str>, old: &Value, new: Value) -> Result<Value, Status> {
+    match sub {
+        None if res.has_status => {
+            let mut new = new;
+            let map = new.as_object_mut().expect("object");
+            match old.get("status") {
+                Some(s) => map.insert("status".into(), s.clone()),
+                None => map.remove("status"),
+            };
+            Ok(new)
+        }
+        None => Ok(new),
+        Some("status") => {
+            let mut out = old.clone();
+            let map = out.as_object_mut().expect("object");
+            match new.get("status") {
+                Some(s) => map.insert("status".into(), s.clone()),
+                None => map.remove("status"),
+            };
+            Ok(out)
+        }
+        Some("scale") => {
+            let replicas = new.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+            if !replicas.is_i64() {
+                return Err(invalid(res, "", "spec.replicas", "Invalid value: must be an integer"));
+            }
+            let mut out = old.clone();
+            let path = res.scale.as_ref().map(|s| s.spec_replicas.clone()).unwrap_or_else(|| ".spec.replicas".into());
+            set_path(&mut out, &path, replicas);
+            Ok(out)
+        }
+        Some(other) => Err(Status::not_found(&format!("{}/{other}", res.plural), &res.group, "")),
+    }
+}
+
+/// Fields clients cannot change: identity, timestamps, deletion state.
+fn keep_server_fields(old: &Value, new: &mut Value) {
+    let om = old.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let nm = meta_mut(new.as_object_mut().expect("object"));
+    for k in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace"]
+    {
+        match om.get(k) {
+            Some(v) => nm.insert(k.into(), v.clone()),
+            None => nm.remove(k),
+        };
+    }
+    nm.remove("selfLink");
+}
+
+fn check_finalizers(res: &ServedResource, name: &str, old: &Value, new: &Value) -> Result<(), Status> {
+    if old.pointer("/metadata/deletionTimestamp").is_none() {
+        return Ok(());
+    }
+    let list = |v: &Value| -> Vec<String> {
+        v.pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    };
+    let before = list(old);
+    let added: Vec<String> = list(new).into_iter().filter(|f| !before.contains(f)).collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(
+        res,
+        name,
+        "metadata.finalizers",
+        &format!(
+            "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+        ),
+    ))
+}
+
+/// Removes an object now, emitting DELETED with a fresh resourceVersion.
+pub fn remove(store: &Store, res: &ServedResource, key: &ObjKey) -> Option<Stored> {
+    store
+        .delete::<Status>(&res.storage_key(), key, |prev, rv| {
+            let mut obj: Value = serde_json::from_slice(&prev.bytes).map_err(internal)?;
+            meta_mut(obj.as_object_mut().ok_or_else(|| internal("not an object"))?)
+                .insert("resourceVersion".into(), rv.to_string().into());
+            let attrs = (*prev.attrs).clone();
+            Ok((serde_json::to_vec(&obj).map_err(internal)?, attrs))
+        })
+        .ok()
+        .flatten()
+}
+
+/// The result of a delete request.
+pub enum Deleted {
+    /// The object is gone; this was its last state.
+    Gone(Stored),
+    /// The object has finalizers: it now carries a deletionTimestamp.
+    Terminating(Bytes),
+}
+
+/// DELETE: removes an object, or marks it for deletion while finalizers remain.
+pub fn delete(store: &Store, res: &ServedResource, key: &ObjKey, opts: &DeleteOptions) -> Result<Deleted, Status> {
+    let Some(current) = store.get(&res.storage_key(), key) else {
+        return Err(Status::not_found(&res.plural, &res.group, &key.1));
+    };
+    let obj: Value = serde_json::from_slice(&current.bytes).map_err(internal)?;
+    if let Some(pre) = &opts.preconditions {
+        let uid = meta_str(&obj, "uid").unwrap_or_default();
+        let rv = meta_str(&obj, "resourceVersion").unwrap_or_default();
+        let failed = match (&pre.uid, &pre.resource_version) {
+            (Some(want), _) if want != uid => {
+                Some(format!("Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"))
+            }
+            (_, Some(want)) if want != rv => Some(format!(
+                "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+            )),
+            _ => None,
+        };
+        if let Some(why) = failed {
+            return Err(
+                Status::conflict(&res.plural, &res.group, &key.1, &why).with_details(&key.1, &res.group, &res.kind)
+            );
+        }
+    }
+    let has_finalizers = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+    let is_namespace = res.group.is_empty() && res.plural == "namespaces";
+    if opts.is_dry_run() {
+        return Ok(Deleted::Terminating(current.bytes));
+    }
+    if has_finalizers || is_namespace {
+        if obj.pointer("/metadata/deletionTimestamp").is_some() {
+            return Ok(Deleted::Terminating(current.bytes));
+        }
+        let outcome = store.write::<Status>(&res.storage_key(), key, |prev, rv| {
+            let Some(prev) = prev else { return Err(Status::not_found(&res.plural, &res.group, &key.1)) };
+            let mut obj: Value = serde_json::from_slice(&prev.bytes).map_err(internal)?;
+            let m = meta_mut(obj.as_object_mut().expect("object"));
+            m.insert("deletionTimestamp".into(), meta::now().into());
+            m.insert("deletionGracePeriodSeconds".into(), 0.into());
+            m.insert("resourceVersion".into(), rv.to_string().into());
+            if is_namespace {
+                obj["status"] = json!({"phase": "Terminating"});
+            }
+            let attrs = meta::attrs(res, &obj);
+            Ok(Some((serde_json::to_vec(&obj).map_err(internal)?, attrs)))
+        })?;
+        return match outcome {
+            WriteOutcome::Written(s) => Ok(Deleted::Terminating(s.bytes)),
+            WriteOutcome::Unchanged(_) => Err(Status::not_found(&res.plural, &res.group, &key.1)),
+        };
+    }
+    match remove(store, res, key) {
+        Some(last) => Ok(Deleted::Gone(last)),
+        None => Err(Status::not_found(&res.plural, &res.group, &key.1)),
+    }
+}
+
+/// The Status body kube-apiserver sends for a completed delete of most kinds.
+pub fn delete_status(res: &ServedResource, name: &str, uid: &str) -> Status {
+    Status::success(Some(StatusDetails {
+        name: name.into(),
+        group: res.group.clone(),
+        kind: res.plural.clone(),
+        uid: uid.into(),
+        ..StatusDetails::default()
+    }))
+}
