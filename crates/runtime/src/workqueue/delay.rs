@@ -6,17 +6,19 @@
 //! each pop costs O(log n).
 
 use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 use std::time::Instant;
+
+use super::state::Map;
 
 /// The delayed items of one queue. Not synchronised: the queue's lock guards it.
 #[derive(Debug)]
 pub(crate) struct DelayHeap<T> {
     heap: BinaryHeap<HeapEntry<T>>,
     /// item -> (ready time, sequence of its live heap entry)
-    waiting: HashMap<T, (Instant, u64)>,
+    waiting: Map<T, (Instant, u64)>,
     seq: u64,
 }
 
@@ -47,7 +49,7 @@ impl<T> Ord for HeapEntry<T> {
 
 impl<T: Hash + Eq + Clone> DelayHeap<T> {
     pub(crate) fn new() -> Self {
-        DelayHeap { heap: BinaryHeap::new(), waiting: HashMap::new(), seq: 0 }
+        DelayHeap { heap: BinaryHeap::new(), waiting: Map::default(), seq: 0 }
     }
 
     /// Number of distinct items waiting.

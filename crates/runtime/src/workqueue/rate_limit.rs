@@ -5,13 +5,13 @@
 //! per-item state until [`RateLimiter::forget`]. The queue calls them through
 //! `add_rate_limited`, `forget` and `num_requeues`; they can also be used on their own.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::clock::{Clock, TokioClock};
+use super::state::Map;
 
 /// Decides how long an item waits before its next retry.
 ///
@@ -57,11 +57,11 @@ fn lock<M>(m: &Mutex<M>) -> MutexGuard<'_, M> {
 }
 
 /// Per-item failures counted by the per-item limiters.
-struct Failures<T>(Mutex<HashMap<T, u32>>);
+struct Failures<T>(Mutex<Map<T, u32>>);
 
 impl<T: Hash + Eq + Clone> Failures<T> {
     fn new() -> Self {
-        Failures(Mutex::new(HashMap::new()))
+        Failures(Mutex::new(Map::default()))
     }
     /// Returns the count before this call, then increments it.
     fn bump(&self, item: &T) -> u32 {

@@ -18,6 +18,11 @@ use std::time::Instant;
 
 use super::delay::DelayHeap;
 
+/// The hash map of the queue's item tables: foldhash, seeded per map. Several times
+/// faster than SipHash on short keys; the per-map random seed keeps crafted keys from
+/// predicting collisions.
+pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Where one item is in its lifecycle. One byte: the map stays small and cache-friendly
 /// even with millions of queued items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +81,8 @@ pub(crate) enum Finished {
 #[derive(Debug)]
 pub(crate) struct State<T> {
     fifo: VecDeque<T>,
-    items: HashMap<T, ItemState>,
-    times: HashMap<T, Times>,
+    items: Map<T, ItemState>,
+    times: Map<T, Times>,
     processing: usize,
     pub(crate) delayed: DelayHeap<T>,
     pub(crate) shutting_down: bool,
@@ -92,8 +97,8 @@ impl<T: Hash + Eq + Clone> State<T> {
     pub(crate) fn new() -> Self {
         State {
             fifo: VecDeque::new(),
-            items: HashMap::new(),
-            times: HashMap::new(),
+            items: HashMap::default(),
+            times: HashMap::default(),
             processing: 0,
             delayed: DelayHeap::new(),
             shutting_down: false,
