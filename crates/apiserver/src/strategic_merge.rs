@@ -444,9 +444,13 @@ fn merge_set_element_order(
         } else {
             partition_maps(merged, &order, meta.key)?
         };
+        let server_order = match (&orig_list, &patch_list) {
+            (Some(o), Some(p)) if meta.merge && !meta.key.is_empty() => live_order_after_merge(o, p, meta.key),
+            _ => orig_list.clone().unwrap_or_default(),
+        };
         let orig_list = orig_list.unwrap_or_default();
         let kind = slice_element_kind(&orig_list, patch_list.as_deref().unwrap_or(&[]))?;
-        let ordered = normalize_element_order(patch_items, server_only, &order, &orig_list, meta.key, kind)?;
+        let ordered = normalize_element_order(patch_items, server_only, &order, &server_order, meta.key, kind)?;
         original.insert(field.clone(), Value::Array(ordered));
         patch.remove(&field);
     }
@@ -576,6 +580,50 @@ fn merge_slice(
     let (patch_items, server_only) =
         if key.is_empty() { partition_primitives(merged, &patch) } else { partition_maps(merged, &patch, key)? };
     normalize_element_order(patch_items, server_only, &patch, &original, key, kind)
+}
+
+/// The live order apimachinery compares against after merging a `$setElementOrder` list.
+///
+/// apimachinery deletes `$patch: delete` elements from the live list and appends new
+/// elements to it in place, so the live list it later uses for ordering sees the shifted
+/// elements and, in the slots freed by deletions, the appended ones. Its results (and
+/// upstream's expectations) depend on that, so this replays it on the merge keys.
+fn live_order_after_merge(original: &[Value], patch: &[Value], key: &str) -> Vec<Value> {
+    let n = original.len();
+    let mut live = original.to_vec();
+    let mut len = n;
+    let mut replace = false;
+    for v in patch {
+        match v.get(DIRECTIVE_MARKER).and_then(Value::as_str) {
+            Some(DELETE_DIRECTIVE) => {
+                let Some(target) = v.get(key) else { return live };
+                while let Some(k) = live[..len].iter().position(|o| o.get(key) == Some(target)) {
+                    for i in k..len - 1 {
+                        live[i] = live[i + 1].clone();
+                    }
+                    len -= 1;
+                }
+            }
+            Some(REPLACE_DIRECTIVE) => replace = true,
+            Some(_) => return live,
+            None => {}
+        }
+    }
+    if replace {
+        return live;
+    }
+    for v in patch.iter().filter(|v| !is_directive(v)) {
+        let Some(value) = v.get(key) else { return live };
+        if live[..len].iter().any(|o| o.get(key) == Some(value)) {
+            continue;
+        }
+        if len == n {
+            break;
+        }
+        live[len] = v.clone();
+        len += 1;
+    }
+    live
 }
 
 /// apimachinery's in-place deduplication, which keeps the first occurrence but moves the
@@ -896,6 +944,33 @@ mod tests {
     }
 
     #[test]
+    fn set_element_order_with_delete_and_add_keeps_apimachinery_order() {
+        // apimachinery replays deletions and appends on the live list in place; the
+        // resulting order is what kube-apiserver returns for such kubectl apply patches.
+        let pod =
+            json!({"spec": {"containers": [{"name": "a"}, {"name": "b", "image": "b"}, {"name": "d", "image": "d"}]}});
+        let out = smp(
+            "Pod",
+            pod,
+            json!({"spec": {
+                "$setElementOrder/containers": [{"name": "b"}, {"name": "c"}],
+                "containers": [{"name": "c"}, {"name": "a", "$patch": "delete"}]
+            }}),
+        );
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "b", "image": "b"}, {"name": "d", "image": "d"}, {"name": "c"}])
+        );
+    }
+
+    #[test]
+    fn new_list_items_go_before_remaining_live_items() {
+        let obj = json!({"metadata": {"finalizers": ["a", "b"]}});
+        let out = smp("ConfigMap", obj, json!({"metadata": {"finalizers": ["c"]}}));
+        assert_eq!(out["metadata"]["finalizers"], json!(["c", "a", "b"]));
+    }
+
+    #[test]
     fn retain_keys() {
         let d = json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}});
         let out = smp("Deployment", d, json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}));
@@ -973,7 +1048,28 @@ mod tests {
         })
     }
 
+    /// JSON without arrays or `$` keys, where strategic merge is plain JSON merge patch.
+    fn arb_plain_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(|i| json!(i)),
+            "[a-z]{0,3}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop::collection::vec(("[a-d]{1,2}", inner), 0..4).prop_map(|kv| Value::Object(kv.into_iter().collect()))
+        })
+    }
+
     proptest! {
+        #[test]
+        fn plain_patches_behave_like_json_merge_patch(original in arb_plain_json(), patch in arb_plain_json()) {
+            let (Value::Object(_), Value::Object(_)) = (&original, &patch) else { return Ok(()) };
+            let mut expected = original.clone();
+            json_patch::merge(&mut expected, &patch);
+            prop_assert_eq!(strategic_merge_patch("ConfigMap", &original, &patch).expect("applies"), expected);
+        }
+
         #[test]
         fn never_panics(original in arb_json(), patch in arb_json()) {
             for kind in ["Pod", "Deployment", "ConfigMap"] {
