@@ -290,43 +290,86 @@ fn row_json(cells: Vec<Value>, conditions: Vec<Value>, obj: &Value, include: Inc
 // CRD printer columns.
 // ---------------------------------------------------------------------------------------
 
-/// Evaluates a simple JSONPath (`.a.b`, `.a[0].b`, `.a['x.y']`, optionally wrapped in `{}`);
-/// `None` when a step is missing.
+/// Evaluates a CRD column's JSONPath (`.a.b`, `.a[0].b`, `.a[-1]`, `.a['x.y']`, `.a[*].b`,
+/// `.a[?(@.type=="Ready")].status`, optionally wrapped in `{}`) and returns the first result,
+/// as the CRD table convertor shows; `None` when nothing matches.
 fn json_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     let path = path.trim();
     let path = path.strip_prefix('{').and_then(|p| p.strip_suffix('}')).unwrap_or(path);
-    let mut cur = obj;
-    let mut rest = path.strip_prefix('$').unwrap_or(path);
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let key = &r[..end];
-            if !key.is_empty() {
-                cur = cur.get(key)?;
-            }
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            let inner = r[..end].trim();
-            let quoted = inner
-                .strip_prefix('\'')
-                .and_then(|s| s.strip_suffix('\''))
-                .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')));
-            cur = match quoted {
-                Some(key) => cur.get(key)?,
-                None => {
-                    let idx: i64 = inner.parse().ok()?;
-                    let list = cur.as_array()?;
-                    let idx = if idx < 0 { list.len() as i64 + idx } else { idx };
-                    list.get(usize::try_from(idx).ok()?)?
-                }
+    eval_path(obj, path.strip_prefix('$').unwrap_or(path))
+}
+
+fn eval_path<'a>(cur: &'a Value, rest: &str) -> Option<&'a Value> {
+    if rest.is_empty() {
+        return Some(cur);
+    }
+    if let Some(r) = rest.strip_prefix('.') {
+        let end = r.find(['.', '[']).unwrap_or(r.len());
+        let (key, after) = (&r[..end], &r[end..]);
+        return match key {
+            "" => eval_path(cur, after),
+            "*" => each_child(cur, after),
+            _ => eval_path(cur.get(key)?, after),
+        };
+    }
+    let r = rest.strip_prefix('[')?;
+    let end = r.find(']')?;
+    let (inner, after) = (r[..end].trim(), &r[end + 1..]);
+    if inner == "*" {
+        return each_child(cur, after);
+    }
+    if let Some(filter) = inner.strip_prefix("?(").and_then(|f| f.strip_suffix(')')) {
+        return cur.as_array()?.iter().filter(|v| filter_matches(v, filter)).find_map(|v| eval_path(v, after));
+    }
+    let next = match unquote(inner) {
+        Some(key) => cur.get(key)?,
+        None => {
+            let idx: i64 = inner.parse().ok()?;
+            let list = cur.as_array()?;
+            let idx = if idx < 0 { list.len() as i64 + idx } else { idx };
+            list.get(usize::try_from(idx).ok()?)?
+        }
+    };
+    eval_path(next, after)
+}
+
+fn each_child<'a>(cur: &'a Value, after: &str) -> Option<&'a Value> {
+    match cur {
+        Value::Array(l) => l.iter().find_map(|v| eval_path(v, after)),
+        Value::Object(m) => m.values().find_map(|v| eval_path(v, after)),
+        _ => None,
+    }
+}
+
+fn unquote(s: &str) -> Option<&str> {
+    s.strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .or_else(|| s.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+}
+
+/// A JSONPath filter: `@.path == value`, `@.path != value` or `@.path` (exists).
+fn filter_matches(v: &Value, filter: &str) -> bool {
+    let (lhs, rhs, equal) = match filter.split_once("==") {
+        Some((l, r)) => (l, Some(r), true),
+        None => match filter.split_once("!=") {
+            Some((l, r)) => (l, Some(r), false),
+            None => (filter, None, true),
+        },
+    };
+    let Some(path) = lhs.trim().strip_prefix('@') else {
+        return false;
+    };
+    let found = eval_path(v, path);
+    match rhs.map(str::trim) {
+        None => found.is_some(),
+        Some(r) => {
+            let want = match unquote(r) {
+                Some(s) => Value::String(s.to_string()),
+                None => serde_json::from_str(r).unwrap_or(Value::Null),
             };
-            rest = &r[end + 1..];
-        } else {
-            return None;
+            (found == Some(&want)) == equal
         }
     }
-    Some(cur)
 }
 
 fn crd_cell(type_: &str, value: &Value, now: Timestamp) -> Value {
@@ -1473,5 +1516,10 @@ mod tests {
         assert_eq!(json_path(&v, "{.a.b[-1].c}"), Some(&json!(2)));
         assert_eq!(json_path(&v, ".a['x.y']"), Some(&json!("dot")));
         assert_eq!(json_path(&v, ".a.z"), None);
+        let st = json!({"status": {"conditions": [
+            {"type": "Synced", "status": "True"}, {"type": "Ready", "status": "False"}]}});
+        assert_eq!(json_path(&st, r#".status.conditions[?(@.type=="Ready")].status"#), Some(&json!("False")));
+        assert_eq!(json_path(&st, ".status.conditions[?(@.type=='Gone')].status"), None);
+        assert_eq!(json_path(&st, ".status.conditions[*].type"), Some(&json!("Synced")));
     }
 }
