@@ -28,7 +28,8 @@ pub enum IncludeObject {
 }
 
 impl IncludeObject {
-    /// Parses the `includeObject` query parameter; empty means `Metadata`, unknown is `None`.
+    /// Parses the `includeObject` query parameter: empty means `Metadata`; an unknown value
+    /// gives `Option::None` (kube-apiserver rejects it with 400 BadRequest).
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "" | "Metadata" => Some(Self::Metadata),
