@@ -6,8 +6,8 @@
 //!
 //! A cycle is one `add` plus, unless it collapsed into a queued duplicate, the `get` and
 //! `done` that process it. Producers add `N` items in total (split evenly); consumers
-//! `get` and `done` until every add is accounted for; the clock runs from the first add
-//! to the last `done`. `*-distinct` adds `N` different keys; `*-duplicate` draws from 1,000
+//! `get` and `done`; once the producers are finished the queue is shut down (which keeps
+//! what is queued) and the clock stops when the consumers have handed out everything. `*-distinct` adds `N` different keys; `*-duplicate` draws from 1,000
 //! hot keys, so many adds collapse. `spsc` is 1 producer / 1 consumer, `mpmc` 4 / 4.
 //! Consumers are OS threads using `get_blocking` (or tokio tasks using `get` with
 //! `--async`). The figure printed is the median of the runs.
@@ -29,9 +29,9 @@ const HOT_KEYS: u64 = 1_000;
 /// Runs one scenario and returns its wall time.
 fn run(producers: u64, consumers: u64, keys: Keys, items: u64, use_async: bool) -> Duration {
     let q: WorkQueue<u64> = WorkQueue::new();
-    let start = Instant::now();
     let rt = use_async
         .then(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("tokio runtime"));
+    let start = Instant::now();
     let mut thread_consumers = Vec::new();
     let mut task_consumers = Vec::new();
     for _ in 0..consumers {
@@ -68,11 +68,7 @@ fn run(producers: u64, consumers: u64, keys: Keys, items: u64, use_async: bool) 
     for p in prods {
         p.join().expect("producer");
     }
-    // Every add is accounted for once nothing is queued or processing.
-    while !q.is_empty() || q.processing() > 0 {
-        thread::yield_now();
-    }
-    let elapsed = start.elapsed();
+    // Shutdown keeps what is queued: consumers hand out every item, then stop.
     q.shut_down();
     for c in thread_consumers {
         c.join().expect("consumer");
@@ -82,6 +78,8 @@ fn run(producers: u64, consumers: u64, keys: Keys, items: u64, use_async: bool) 
             rt.block_on(t).expect("consumer task");
         }
     }
+    let elapsed = start.elapsed();
+    assert_eq!(q.processing(), 0);
     elapsed
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Wake, Waker};
 use std::thread::{self, Thread};
@@ -18,6 +19,9 @@ use super::state::{Added, Finished, State};
 
 /// How often `get`/`done` refresh the unfinished-work gauges (client-go: 500 ms).
 const UNFINISHED_WORK_PERIOD: Duration = Duration::from_millis(500);
+
+/// How many times a getter checks for an item (without the lock) before it sleeps.
+const SPIN_ROUNDS: usize = 64;
 
 /// A rate-limited, delaying work queue with client-go's semantics.
 ///
@@ -61,6 +65,9 @@ struct Inner<T> {
     state: Mutex<State<T>>,
     /// Getters waiting for an item (or for shutdown, or for a delay).
     ready: Notify,
+    /// The FIFO's length as of the last change, readable without the lock: a getter
+    /// about to sleep spins briefly on it first.
+    queued: AtomicUsize,
     /// `shut_down_with_drain` waiting for processing to end.
     drained: Notify,
     clock: Arc<dyn Clock>,
@@ -121,6 +128,7 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueueBuilder<T> {
             Inner {
                 state: Mutex::new(State::new()),
                 ready: Notify::new(),
+                queued: AtomicUsize::new(0),
                 drained: Notify::new(),
                 clock,
                 timers,
@@ -260,6 +268,12 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         if let Some(r) = inner.try_step() {
             return r;
         }
+        // Parking and waking a thread costs microseconds; an item often arrives sooner.
+        if inner.spin_for_item()
+            && let Some(r) = inner.try_step()
+        {
+            return r;
+        }
         let mut reg = Registration { inner, armed: false };
         loop {
             let mut notified = pin!(inner.ready.notified());
@@ -302,6 +316,9 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
                     wake += 1;
                 }
             }
+            if wake > 0 {
+                inner.publish(&st);
+            }
             let drained = st.draining && st.processing() == 0;
             (wake, st.waiters, drained)
         };
@@ -319,6 +336,7 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
             let pushed = inner.promote(&mut st);
             if pushed > 0 {
                 inner.on_pushed(&st, pushed);
+                inner.publish(&st);
             }
             (st.len(), pushed, st.waiters)
         };
@@ -406,6 +424,7 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
             let pushed = inner.promote(&mut st);
             if pushed > 0 {
                 inner.on_pushed(&st, pushed);
+                inner.publish(&st);
             }
             st.shutting_down = true;
             st.draining = drain;
@@ -461,8 +480,25 @@ impl<T: Hash + Eq + Clone + Send + 'static> Inner<T> {
         }
         if pushed > 0 {
             self.on_pushed(st, pushed);
+            self.publish(st);
         }
         pushed
+    }
+
+    /// Publishes the FIFO length for spinning getters.
+    fn publish(&self, st: &State<T>) {
+        self.queued.store(st.len(), Ordering::Relaxed);
+    }
+
+    /// Spins briefly, without the lock, for an item to arrive; true if one may have.
+    fn spin_for_item(&self) -> bool {
+        for _ in 0..SPIN_ROUNDS {
+            if self.queued.load(Ordering::Relaxed) > 0 {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        false
     }
 
     /// Moves due delayed items into the FIFO; reads the clock only if any are delayed.
@@ -545,7 +581,9 @@ impl<T: Hash + Eq + Clone + Send + 'static> Inner<T> {
             self.on_pushed(st, pushed);
         }
         let mnow = self.metrics_now();
-        match st.pop(mnow) {
+        let popped = st.pop(mnow);
+        self.publish(st);
+        match popped {
             Some((item, since)) => {
                 if let Some(m) = &self.metrics {
                     m.depth(st.len());
