@@ -115,6 +115,10 @@ fn normalize(
     validation: FieldValidation,
     warnings: &mut Vec<String>,
 ) -> Result<Value, Status> {
+    let mut obj = obj;
+    if res.is_builtin() && res.group.is_empty() && res.kind == "Secret" {
+        fold_string_data(&mut obj);
+    }
     let Some(result) = builtin::normalize(&res.group, &res.kind, obj.clone()) else { return Ok(obj) };
     let cannot = |detail: String| {
         Status::bad_request(format!(
@@ -134,6 +138,23 @@ fn normalize(
         }
     }
     Ok(out)
+}
+
+/// A Secret's write-only `stringData` is merged into `data` (base64) and never stored.
+fn fold_string_data(obj: &mut Value) {
+    use base64::Engine;
+    let Some(map) = obj.as_object_mut() else { return };
+    let Some(Value::Object(strings)) = map.remove("stringData") else { return };
+    let data = map.entry("data").or_insert_with(|| json!({}));
+    if !data.is_object() {
+        *data = json!({});
+    }
+    if let Some(data) = data.as_object_mut() {
+        for (k, v) in strings {
+            let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            data.insert(k, base64::engine::general_purpose::STANDARD.encode(text).into());
+        }
+    }
 }
 
 /// Defaults kube-apiserver fills in on create that clients rely on.

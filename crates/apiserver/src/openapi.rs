@@ -170,14 +170,21 @@ pub fn v3_group_version(reg: &Registry, group: &str, version: &str) -> Option<Va
     }))
 }
 
-/// `/openapi/v2` in JSON; the protobuf form is not offered (406), so clients use v3.
+/// The media type of the OpenAPI v2 protobuf document (gnostic `openapi.v2.Document`).
+pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// `/openapi/v2` in JSON, or in the protobuf form kubectl 1.27 and 1.28 ask for.
 pub fn v2(reg: &Registry, accept: Option<&str>) -> Response<Body> {
     let accept = accept.unwrap_or("application/json");
-    if !accept.contains("json") && !accept.contains("*/*") {
+    let wants_proto = accept.split(',').any(|a| {
+        let media = a.split(';').next().unwrap_or("").trim();
+        media == V2_PROTOBUF || media == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    });
+    if !wants_proto && !accept.contains("json") && !accept.contains("*/*") {
         let mut resp = response::status(&rkube_core::Status::failure(
             406,
             rkube_core::status::reason::NOT_ACCEPTABLE,
-            "only the following media types are accepted: application/json",
+            "only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
         ));
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return resp;
@@ -194,8 +201,133 @@ pub fn v2(reg: &Registry, accept: Option<&str>) -> Response<Body> {
             json!({"type": "object", "x-kubernetes-group-version-kind": [{"group": r.group, "version": r.version, "kind": r.kind}]}),
         );
     }
+    if wants_proto {
+        let mut resp = Response::new(response::full(proto::document(&paths)));
+        // kube-openapi answers with a media type Go's mime parser accepts (no '@').
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+        );
+        return resp;
+    }
     response::json_value(
         StatusCode::OK,
         &json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.37.0"}, "paths": paths, "definitions": definitions}),
     )
+}
+
+/// A minimal protobuf writer for the gnostic OpenAPI v2 messages kubectl reads: paths with
+/// their operations, query parameters and `x-kubernetes-*` vendor extensions (what kubectl's
+/// field-validation check looks at). Definitions are left empty: kubectl then falls back to
+/// its compiled-in types for patch metadata.
+mod proto {
+    use serde_json::{Map, Value};
+
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn bytes_field(out: &mut Vec<u8>, field: u32, data: &[u8]) {
+        varint(out, (u64::from(field) << 3) | 2);
+        varint(out, data.len() as u64);
+        out.extend_from_slice(data);
+    }
+
+    fn bool_field(out: &mut Vec<u8>, field: u32, v: bool) {
+        if v {
+            varint(out, u64::from(field) << 3);
+            varint(out, 1);
+        }
+    }
+
+    // NamedAny { name = 1; Any value = 2 { yaml = 2 } }: JSON is valid YAML.
+    fn named_any(name: &str, value: &Value) -> Vec<u8> {
+        let mut any = Vec::new();
+        bytes_field(&mut any, 2, value.to_string().as_bytes());
+        let mut out = Vec::new();
+        bytes_field(&mut out, 1, name.as_bytes());
+        bytes_field(&mut out, 2, &any);
+        out
+    }
+
+    fn query_parameter(p: &Value) -> Vec<u8> {
+        let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
+        // QueryParameterSubSchema { in = 2; description = 3; name = 4; type = 6; unique_items = 20 }
+        let mut q = Vec::new();
+        bytes_field(&mut q, 2, b"query");
+        bytes_field(&mut q, 3, s("description").as_bytes());
+        bytes_field(&mut q, 4, s("name").as_bytes());
+        bytes_field(&mut q, 6, b"string");
+        bool_field(&mut q, 20, true);
+        let mut non_body = Vec::new();
+        bytes_field(&mut non_body, 3, &q);
+        let mut param = Vec::new();
+        bytes_field(&mut param, 2, &non_body);
+        let mut item = Vec::new();
+        bytes_field(&mut item, 1, &param);
+        item
+    }
+
+    fn operation(op: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+            bytes_field(&mut out, 5, id.as_bytes());
+        }
+        for p in op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+            bytes_field(&mut out, 8, &query_parameter(p));
+        }
+        // Responses { NamedResponseValue { name = 1; ResponseValue { Response { description = 1 } } } }
+        let mut response = Vec::new();
+        bytes_field(&mut response, 1, b"OK");
+        let mut value = Vec::new();
+        bytes_field(&mut value, 1, &response);
+        let mut named = Vec::new();
+        bytes_field(&mut named, 1, b"200");
+        bytes_field(&mut named, 2, &value);
+        let mut responses = Vec::new();
+        bytes_field(&mut responses, 1, &named);
+        bytes_field(&mut out, 9, &responses);
+        if let Some(map) = op.as_object() {
+            for (k, v) in map.iter().filter(|(k, _)| k.starts_with("x-")) {
+                // kubectl reads the group-version-kind extension as one object.
+                let v = match v {
+                    Value::Array(a) if k == "x-kubernetes-group-version-kind" && a.len() == 1 => &a[0],
+                    v => v,
+                };
+                bytes_field(&mut out, 13, &named_any(k, v));
+            }
+        }
+        out
+    }
+
+    /// The encoded `openapi.v2.Document` for `paths` (path -> method -> operation).
+    pub fn document(paths: &Map<String, Value>) -> Vec<u8> {
+        let mut doc = Vec::new();
+        bytes_field(&mut doc, 1, b"2.0");
+        let mut info = Vec::new();
+        bytes_field(&mut info, 1, b"Kubernetes");
+        bytes_field(&mut info, 2, b"v1.37.0");
+        bytes_field(&mut doc, 2, &info);
+        let mut paths_msg = Vec::new();
+        for (path, ops) in paths {
+            let mut item = Vec::new();
+            for (method, field) in [("get", 2), ("put", 3), ("post", 4), ("delete", 5), ("patch", 8)] {
+                if let Some(op) = ops.get(method) {
+                    bytes_field(&mut item, field, &operation(op));
+                }
+            }
+            let mut named = Vec::new();
+            bytes_field(&mut named, 1, path.as_bytes());
+            bytes_field(&mut named, 2, &item);
+            bytes_field(&mut paths_msg, 2, &named);
+        }
+        bytes_field(&mut doc, 8, &paths_msg);
+        // An empty Definitions message.
+        bytes_field(&mut doc, 9, &[]);
+        doc
+    }
 }
