@@ -1,0 +1,395 @@
+//! The reflector: keeps a target (store or informer) equal to the server's state for one
+//! resource by listing, then watching from the list's resourceVersion, relisting when the
+//! watch falls out of the server's window, and backing off on errors — client-go's
+//! `Reflector`, as an explicit state machine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::Rng;
+use rkube_client::Error;
+use rkube_core::options::ResourceVersionMatch;
+use rkube_core::{ListOptions, Object, ObjectList, WatchEvent, WatchOptions};
+use tokio::sync::watch;
+
+use crate::backoff::Backoff;
+use crate::source::{ListWatch, WatchStream};
+
+/// Receives what the reflector learns. Implemented by [`Store`](crate::Store) and by the
+/// shared informer (which also notifies handlers).
+pub trait Target<K>: Send + Sync {
+    /// The full state at `resource_version`, after a (re)list.
+    fn replace(&self, objects: Vec<K>, resource_version: &str);
+    /// An object was added or changed.
+    fn apply(&self, object: K);
+    /// An object was deleted (its last state).
+    fn delete(&self, object: K);
+    /// The watch has reached `resource_version` (bookmarks).
+    fn bookmark(&self, _resource_version: &str) {}
+}
+
+impl<K: Object> Target<K> for crate::Store<K> {
+    fn replace(&self, objects: Vec<K>, _: &str) {
+        crate::Store::replace(self, objects);
+    }
+
+    fn apply(&self, object: K) {
+        crate::Store::apply(self, object);
+    }
+
+    fn delete(&self, object: K) {
+        crate::Store::delete(self, &object.key());
+    }
+}
+
+/// How a reflector lists and watches.
+#[derive(Debug, Clone)]
+pub struct ReflectorOptions {
+    /// Page size of lists (client-go: 500); 0 lists in one request.
+    pub page_size: i64,
+    /// Only objects matching this label selector.
+    pub label_selector: Option<String>,
+    /// Only objects matching this field selector.
+    pub field_selector: Option<String>,
+    /// Try the watch-list stream (sendInitialEvents) instead of a list; falls back to
+    /// list + watch when the server refuses it.
+    pub use_watch_list: bool,
+    /// Watches time out after a random duration in [min, 2*min) (client-go: 5 minutes).
+    pub min_watch_timeout: Duration,
+    /// Delay policy after errors.
+    pub backoff: Backoff,
+}
+
+impl Default for ReflectorOptions {
+    fn default() -> Self {
+        Self {
+            page_size: 500,
+            label_selector: None,
+            field_selector: None,
+            use_watch_list: true,
+            min_watch_timeout: Duration::from_secs(300),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// Where the reflector is; each state says what its next step does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReflectorState {
+    /// Next: list (or open a watch-list stream) at `resource_version`: "0" first (any
+    /// state the server has), the last synced version later, "" (latest) after a 410.
+    Listing {
+        /// The resourceVersion to list at.
+        resource_version: String,
+    },
+    /// Next: open a watch from `resource_version` (the last one seen).
+    Watching {
+        /// The resourceVersion to watch from.
+        resource_version: String,
+    },
+    /// Next: wait `delay`, then go to `then`.
+    BackingOff {
+        /// How long to wait.
+        delay: Duration,
+        /// The state to resume.
+        then: Box<ReflectorState>,
+    },
+    /// Shut down; the run loop has returned.
+    Stopped,
+}
+
+/// Keeps a [`Target`] in sync with one resource. Runs until shut down.
+pub struct Reflector<K> {
+    source: Arc<dyn ListWatch<K>>,
+    opts: ReflectorOptions,
+    state: ReflectorState,
+    watch_list_supported: bool,
+    state_tx: watch::Sender<ReflectorState>,
+}
+
+enum WatchEnd {
+    /// The server closed the stream normally (timeout): watch again.
+    Closed(String),
+    /// 410: the version is gone; relist.
+    Gone(String),
+    /// Throttled or the connection failed: back off and watch again.
+    Retry(String),
+    /// Anything else: relist after backing off.
+    Relist(String),
+}
+
+impl<K: Object> Reflector<K> {
+    /// A reflector over `source`.
+    pub fn new(source: Arc<dyn ListWatch<K>>, opts: ReflectorOptions) -> Self {
+        let state = ReflectorState::Listing { resource_version: "0".into() };
+        let (state_tx, _) = watch::channel(state.clone());
+        Self { source, opts, state, watch_list_supported: true, state_tx }
+    }
+
+    /// Observes state changes (for tests and diagnostics).
+    pub fn states(&self) -> watch::Receiver<ReflectorState> {
+        self.state_tx.subscribe()
+    }
+
+    fn set(&mut self, state: ReflectorState) {
+        tracing::trace!(?state, "reflector state");
+        self.state = state.clone();
+        self.state_tx.send_replace(state);
+    }
+
+    fn watch_timeout(&self) -> i64 {
+        let min = self.opts.min_watch_timeout.as_secs().max(1);
+        rand::rng().random_range(min..2 * min) as i64
+    }
+
+    /// Runs the state machine until `shutdown` turns true.
+    pub async fn run(mut self, target: Arc<dyn Target<K>>, mut shutdown: watch::Receiver<bool>) {
+        let mut stream: Option<(WatchStream<K>, String)> = None;
+        loop {
+            if *shutdown.borrow() {
+                self.set(ReflectorState::Stopped);
+                return;
+            }
+            let state = self.state.clone();
+            let next = tokio::select! {
+                _ = shutdown.changed() => continue,
+                next = self.step(state, target.as_ref(), &mut stream) => next,
+            };
+            self.set(next);
+        }
+    }
+
+    async fn step(
+        &mut self,
+        state: ReflectorState,
+        target: &dyn Target<K>,
+        stream: &mut Option<(WatchStream<K>, String)>,
+    ) -> ReflectorState {
+        match state {
+            ReflectorState::Listing { resource_version } => {
+                if self.opts.use_watch_list && self.watch_list_supported {
+                    match self.watch_list(&resource_version, target).await {
+                        Ok((s, rv)) => {
+                            self.opts.backoff.reset();
+                            *stream = Some((s, rv.clone()));
+                            return ReflectorState::Watching { resource_version: rv };
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "watch-list failed; falling back to list");
+                            if e.status_code().is_some_and(|c| (400..500).contains(&c) && c != 410 && c != 429) {
+                                self.watch_list_supported = false;
+                            }
+                        }
+                    }
+                }
+                match self.list(&resource_version, target).await {
+                    Ok(rv) => {
+                        self.opts.backoff.reset();
+                        ReflectorState::Watching { resource_version: rv }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "list failed");
+                        let rv = if e.is_gone() { String::new() } else { resource_version };
+                        self.backing_off(ReflectorState::Listing { resource_version: rv })
+                    }
+                }
+            }
+            ReflectorState::Watching { resource_version } => {
+                let (events, rv) = match stream.take() {
+                    Some(s) => s,
+                    None => {
+                        let opts = WatchOptions {
+                            label_selector: self.opts.label_selector.clone(),
+                            field_selector: self.opts.field_selector.clone(),
+                            resource_version: Some(resource_version.clone()),
+                            timeout_seconds: Some(self.watch_timeout()),
+                            allow_watch_bookmarks: true,
+                            ..WatchOptions::default()
+                        };
+                        match self.source.watch(opts).await {
+                            Ok(s) => (s, resource_version.clone()),
+                            Err(e) if e.is_gone() => return ReflectorState::Listing { resource_version },
+                            Err(e) if e.is_too_many_requests() || e.is_transport() => {
+                                tracing::debug!(error = %e, "watch could not start; retrying");
+                                return self.backing_off(ReflectorState::Watching { resource_version });
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "watch failed; relisting");
+                                return self.backing_off(ReflectorState::Listing { resource_version });
+                            }
+                        }
+                    }
+                };
+                match consume(events, rv, target).await {
+                    WatchEnd::Closed(rv) => ReflectorState::Watching { resource_version: rv },
+                    WatchEnd::Gone(rv) => ReflectorState::Listing { resource_version: rv },
+                    WatchEnd::Retry(rv) => self.backing_off(ReflectorState::Watching { resource_version: rv }),
+                    WatchEnd::Relist(rv) => self.backing_off(ReflectorState::Listing { resource_version: rv }),
+                }
+            }
+            ReflectorState::BackingOff { delay, then } => {
+                tokio::time::sleep(delay).await;
+                *then
+            }
+            ReflectorState::Stopped => ReflectorState::Stopped,
+        }
+    }
+
+    fn backing_off(&mut self, then: ReflectorState) -> ReflectorState {
+        ReflectorState::BackingOff { delay: self.opts.backoff.next_delay(), then: Box::new(then) }
+    }
+
+    /// A paginated list; falls back to a full list at the latest version if a continue
+    /// token expires. Returns the list's resourceVersion.
+    async fn list(&mut self, resource_version: &str, target: &dyn Target<K>) -> Result<String, Error> {
+        // client-go pages only reads served from the latest or any state ("" / "0").
+        let page_size = if resource_version.is_empty() || resource_version == "0" { self.opts.page_size } else { 0 };
+        let base = ListOptions {
+            label_selector: self.opts.label_selector.clone(),
+            field_selector: self.opts.field_selector.clone(),
+            ..ListOptions::default()
+        };
+        let mut items = Vec::new();
+        let mut opts = ListOptions {
+            limit: (page_size > 0).then_some(page_size),
+            resource_version: Some(resource_version.to_string()).filter(|rv| !rv.is_empty()),
+            ..base.clone()
+        };
+        let rv = loop {
+            let page: ObjectList<K> = match self.source.list(opts.clone()).await {
+                Ok(p) => p,
+                Err(e) if e.is_gone() && opts.continue_token.is_some() => {
+                    // The snapshot behind the token is gone: list everything at once instead.
+                    tracing::debug!("continue token expired; listing in full");
+                    items.clear();
+                    opts = ListOptions { limit: None, ..base.clone() };
+                    continue;
+                }
+                Err(e) if e.is_gone() && opts.resource_version.is_some() => {
+                    items.clear();
+                    opts =
+                        ListOptions { limit: (self.opts.page_size > 0).then_some(self.opts.page_size), ..base.clone() };
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let rv = page.resource_version().unwrap_or_default().to_string();
+            let next = page.continue_token().map(str::to_string);
+            items.extend(page.items);
+            match next {
+                Some(token) => {
+                    opts = ListOptions { continue_token: Some(token), limit: opts.limit, ..base.clone() };
+                }
+                None => break rv,
+            }
+        };
+        target.replace(items, &rv);
+        Ok(rv)
+    }
+
+    /// Opens a watch-list stream and consumes the initial events up to the
+    /// initial-events-end bookmark; returns the stream to keep watching on.
+    async fn watch_list(
+        &mut self,
+        resource_version: &str,
+        target: &dyn Target<K>,
+    ) -> Result<(WatchStream<K>, String), Error> {
+        let rv = if resource_version == "0" { String::new() } else { resource_version.to_string() };
+        let opts = WatchOptions {
+            label_selector: self.opts.label_selector.clone(),
+            field_selector: self.opts.field_selector.clone(),
+            resource_version: Some(rv).filter(|r| !r.is_empty()),
+            resource_version_match: Some(ResourceVersionMatch::NotOlderThan),
+            send_initial_events: Some(true),
+            allow_watch_bookmarks: true,
+            timeout_seconds: Some(self.watch_timeout()),
+        };
+        let mut stream = self.source.watch(opts).await?;
+        let mut initial: Vec<K> = Vec::new();
+        let mut keys = std::collections::HashMap::new();
+        while let Some(ev) = stream.next().await {
+            match ev? {
+                WatchEvent::Added(o) | WatchEvent::Modified(o) => {
+                    let key = o.key();
+                    match keys.get(&key) {
+                        Some(&i) => initial[i] = o,
+                        None => {
+                            keys.insert(key, initial.len());
+                            initial.push(o);
+                        }
+                    }
+                }
+                WatchEvent::Deleted(o) => {
+                    if let Some(i) = keys.remove(&o.key()) {
+                        initial.swap_remove(i);
+                        if let Some(moved) = initial.get(i) {
+                            keys.insert(moved.key(), i);
+                        }
+                    }
+                }
+                WatchEvent::Bookmark(b) if b.is_initial_events_end() => {
+                    let rv = b.metadata.resource_version;
+                    target.replace(initial, &rv);
+                    return Ok((stream, rv));
+                }
+                WatchEvent::Bookmark(_) => {}
+                WatchEvent::Error(status) => {
+                    return Err(Error::Api {
+                        verb: "WATCH".into(),
+                        url: "(watch-list)".into(),
+                        source: Box::new(rkube_core::ApiError::new(status)),
+                    });
+                }
+            }
+        }
+        Err(Error::InvalidRequest("watch-list stream ended before the initial-events-end bookmark".into()))
+    }
+}
+
+async fn consume<K: Object>(mut events: WatchStream<K>, mut rv: String, target: &dyn Target<K>) -> WatchEnd {
+    let started = tokio::time::Instant::now();
+    let mut seen = 0u64;
+    while let Some(ev) = events.next().await {
+        seen += 1;
+        match ev {
+            Ok(WatchEvent::Added(o)) | Ok(WatchEvent::Modified(o)) => {
+                if let Some(v) = o.resource_version() {
+                    rv = v.to_string();
+                }
+                target.apply(o);
+            }
+            Ok(WatchEvent::Deleted(o)) => {
+                if let Some(v) = o.resource_version() {
+                    rv = v.to_string();
+                }
+                target.delete(o);
+            }
+            Ok(WatchEvent::Bookmark(b)) => {
+                rv = b.metadata.resource_version;
+                target.bookmark(&rv);
+            }
+            Ok(WatchEvent::Error(status)) => {
+                let err = rkube_core::ApiError::new(status);
+                return if err.is_gone() {
+                    WatchEnd::Gone(rv)
+                } else if err.is_too_many_requests() {
+                    WatchEnd::Retry(rv)
+                } else {
+                    tracing::warn!(error = %err, "watch ended with an error");
+                    WatchEnd::Relist(rv)
+                };
+            }
+            Err(e) if e.is_transport() => return WatchEnd::Retry(rv),
+            Err(e) => {
+                tracing::warn!(error = %e, "watch stream failed");
+                return WatchEnd::Relist(rv);
+            }
+        }
+    }
+    if seen == 0 && started.elapsed() < Duration::from_secs(1) {
+        // A watch that ends at once with nothing is suspicious (client-go's VeryShortWatchError).
+        return WatchEnd::Retry(rv);
+    }
+    WatchEnd::Closed(rv)
+}
