@@ -1,0 +1,137 @@
+//! The envelope kube-apiserver wraps protobuf objects in, and the watch stream framing.
+//!
+//! An object body is the 4-byte magic `k8s\0` followed by a `runtime.Unknown` message:
+//! `typeMeta{apiVersion, kind}`, `raw` (the object's own message), `contentEncoding`,
+//! `contentType`. A watch stream is a sequence of frames, each a 4-byte big-endian length and
+//! a `meta.v1.WatchEvent{type, object: RawExtension{raw}}` message whose `raw` is itself an
+//! enveloped object (magic included), as client-go's protobuf stream serializer writes it.
+
+use k8s_pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
+use k8s_pb::apimachinery::pkg::runtime as pb_runtime;
+use prost::Message;
+
+/// The four bytes every protobuf object body starts with.
+pub const MAGIC: [u8; 4] = *b"k8s\0";
+/// The media type of protobuf bodies.
+pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
+/// The media type of protobuf watch streams.
+pub const WATCH_CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf;stream=watch";
+
+/// Why protobuf bytes could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body does not start with `k8s\0`.
+    #[error("provided object is not a protobuf message: missing the k8s\\0 prefix")]
+    NoMagic,
+    /// The envelope or the object message is malformed.
+    #[error("protobuf decode error: {0}")]
+    Decode(#[from] prost::DecodeError),
+    /// The envelope names a kind this crate has no message for.
+    #[error("no protobuf message for {api_version}, Kind={kind}")]
+    UnknownKind {
+        /// The envelope's apiVersion.
+        api_version: String,
+        /// The envelope's kind.
+        kind: String,
+    },
+    /// JSON on the other side of the conversion is not the expected type.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A decoded envelope: the object's type and its message bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Envelope {
+    /// `apiVersion` of the object, e.g. `apps/v1`.
+    pub api_version: String,
+    /// `kind` of the object, e.g. `Deployment`.
+    pub kind: String,
+    /// The object's message bytes.
+    pub raw: Vec<u8>,
+}
+
+/// Whether `body` starts with the protobuf magic.
+pub fn is_protobuf(body: &[u8]) -> bool {
+    body.starts_with(&MAGIC)
+}
+
+/// Reads the magic and the `runtime.Unknown` envelope.
+pub fn decode_envelope(body: &[u8]) -> Result<Envelope, Error> {
+    let rest = body.strip_prefix(&MAGIC[..]).ok_or(Error::NoMagic)?;
+    let unknown = pb_runtime::Unknown::decode(rest)?;
+    let tm = unknown.type_meta.unwrap_or_default();
+    Ok(Envelope {
+        api_version: tm.api_version.unwrap_or_default(),
+        kind: tm.kind.unwrap_or_default(),
+        raw: unknown.raw.unwrap_or_default(),
+    })
+}
+
+/// Writes the magic and the envelope around an object's message bytes.
+pub fn encode_envelope(api_version: &str, kind: &str, raw: Vec<u8>) -> Vec<u8> {
+    let unknown = pb_runtime::Unknown {
+        type_meta: Some(pb_runtime::TypeMeta { api_version: Some(api_version.into()), kind: Some(kind.into()) }),
+        raw: Some(raw),
+        content_encoding: Some(String::new()),
+        content_type: Some(String::new()),
+    };
+    let mut out = Vec::with_capacity(4 + unknown.encoded_len());
+    out.extend_from_slice(&MAGIC);
+    unknown.encode(&mut out).expect("vec grows");
+    out
+}
+
+/// One watch stream frame: length prefix + `WatchEvent{type, object}`; `object` is an enveloped
+/// object (see [`encode_envelope`]).
+pub fn watch_frame(event_type: &str, object: Vec<u8>) -> Vec<u8> {
+    let ev = pb_meta::WatchEvent {
+        r#type: Some(event_type.into()),
+        object: Some(pb_runtime::RawExtension { raw: Some(object) }),
+    };
+    let len = ev.encoded_len();
+    let mut out = Vec::with_capacity(4 + len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    ev.encode(&mut out).expect("vec grows");
+    out
+}
+
+/// Splits the first complete frame off `buf`: `(event type, enveloped object, bytes used)`;
+/// `Ok(None)` when `buf` holds only part of a frame.
+pub fn read_watch_frame(buf: &[u8]) -> Result<Option<(String, Vec<u8>, usize)>, Error> {
+    let Some(len) = buf.get(..4) else { return Ok(None) };
+    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    let Some(msg) = buf.get(4..4 + len) else { return Ok(None) };
+    let ev = pb_meta::WatchEvent::decode(msg)?;
+    let raw = ev.object.and_then(|o| o.raw).unwrap_or_default();
+    Ok(Some((ev.r#type.unwrap_or_default(), raw, 4 + len)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips() {
+        let b = encode_envelope("apps/v1", "Deployment", vec![1, 2, 3]);
+        assert!(is_protobuf(&b));
+        let e = decode_envelope(&b).unwrap();
+        assert_eq!(
+            (e.api_version.as_str(), e.kind.as_str(), e.raw.as_slice()),
+            ("apps/v1", "Deployment", &[1, 2, 3][..])
+        );
+        assert!(matches!(decode_envelope(b"{}"), Err(Error::NoMagic)));
+    }
+
+    #[test]
+    fn watch_frames_split_on_length() {
+        let mut stream = watch_frame("ADDED", encode_envelope("v1", "Pod", vec![]));
+        stream.extend(watch_frame("DELETED", encode_envelope("v1", "Pod", vec![9])));
+        let (t, obj, used) = read_watch_frame(&stream).unwrap().unwrap();
+        assert_eq!(t, "ADDED");
+        assert_eq!(decode_envelope(&obj).unwrap().kind, "Pod");
+        let (t, obj, used2) = read_watch_frame(&stream[used..]).unwrap().unwrap();
+        assert_eq!((t.as_str(), decode_envelope(&obj).unwrap().raw), ("DELETED", vec![9]));
+        assert_eq!(used + used2, stream.len());
+        assert!(read_watch_frame(&stream[..used - 1]).unwrap().is_none());
+    }
+}
