@@ -117,13 +117,9 @@ async fn run_seed(seed: u64) {
     }
     server.faults().clear();
 
-    let truth: BTreeMap<String, String> = loop {
-        match api.list(&ListOptions::default()).await {
-            Ok(l) => break l.items.iter().map(|c| (name(c), rv(c))).collect(),
-            Err(e) => panic!("seed {seed}: final list failed: {e}"),
-        }
-    };
-    // A final write makes sure every reflector is watching again past the truth snapshot.
+    let listed =
+        api.list(&ListOptions::default()).await.unwrap_or_else(|e| panic!("seed {seed}: final list failed: {e}"));
+    let truth: BTreeMap<String, String> = listed.items.iter().map(|c| (name(c), rv(c))).collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     for (i, (inf, replay)) in informers.iter().enumerate() {
         loop {
