@@ -20,6 +20,7 @@ use crate::discovery;
 use crate::faults::Faults;
 use crate::objects::{self, PatchBody, WriteRequest, Written};
 use crate::openapi;
+use crate::protobuf;
 use crate::registry::{Registry, ServedResource};
 use crate::response::{self, Body, Representation};
 use crate::router::{ResourcePath, Route, route};
@@ -95,6 +96,8 @@ impl Api {
         let (parts, body) = req.into_parts();
         let query = QueryReader::parse(parts.uri.query().unwrap_or(""));
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let wants_protobuf = matches!(route, Route::Resource(_)).then(|| protobuf::preference(accept.as_deref()));
+        let watching = query.bool("watch").ok().flatten() == Some(true);
         let result = match route {
             Route::Version => Ok(response::json_value(StatusCode::OK, &discovery::version())),
             Route::LegacyVersions => Ok(self.discovery_root(true, accept.as_deref())),
@@ -116,7 +119,11 @@ impl Api {
             Route::Health => unreachable!("answered above"),
             Route::NotFound => Err(not_found()),
         };
-        result.unwrap_or_else(|s| response::status(&s))
+        let resp = result.unwrap_or_else(|s| response::status(&s));
+        match wants_protobuf {
+            Some(pref) => protobuf::encode_response(resp, pref, watching).await,
+            None => resp,
+        }
     }
 
     fn discovery_root(&self, core: bool, accept: Option<&str>) -> Response<Body> {
@@ -168,13 +175,15 @@ impl Api {
         let name = path.name.as_deref();
         let sub = path.subresource.as_deref();
         let rep = || {
-            response::negotiate(accept).ok_or_else(|| {
-                Status::failure(
-                    406,
-                    reason::NOT_ACCEPTABLE,
-                    "only the following media types are accepted: application/json, application/yaml",
-                )
-            })
+            response::negotiate(accept)
+                .or_else(|| protobuf::preference(accept).protobuf_first.then_some(Representation::Object))
+                .ok_or_else(|| {
+                    Status::failure(
+                        406,
+                        reason::NOT_ACCEPTABLE,
+                        "only the following media types are accepted: application/json, application/yaml",
+                    )
+                })
         };
         let is_watch = query.bool("watch").ok().flatten() == Some(true);
         match (&method, name) {
@@ -203,7 +212,8 @@ impl Api {
             (&Method::POST, None) if sub.is_none() => {
                 let opts = write_options(&query)?;
                 let body = self.read_body(body).await?;
-                require_json(headers)?;
+                let body =
+                    protobuf::request_json(headers, &body)?.map_or_else(|| require_json(headers).map(|()| body), Ok)?;
                 let written = objects::create(&self.store, &req(&res, ns, None, None, &opts), &body)?;
                 self.after_write(&res, &written);
                 Ok(written_response(written))
@@ -211,7 +221,8 @@ impl Api {
             (&Method::PUT, Some(name)) => {
                 let opts = write_options(&query)?;
                 let body = self.read_body(body).await?;
-                require_json(headers)?;
+                let body =
+                    protobuf::request_json(headers, &body)?.map_or_else(|| require_json(headers).map(|()| body), Ok)?;
                 let written = objects::update(&self.store, &req(&res, ns, Some(name), sub, &opts), &body)?;
                 self.after_write(&res, &written);
                 Ok(written_response(written))
@@ -231,6 +242,7 @@ impl Api {
             }
             (&Method::DELETE, Some(name)) if sub.is_none() => {
                 let body = self.read_body(body).await?;
+                let body = protobuf::request_json(headers, &body)?.unwrap_or(body);
                 let opts = delete_options(&body, &query)?;
                 let key = objects::key(&res, ns, name);
                 match objects::delete(&self.store, &res, &key, &opts)? {
@@ -254,6 +266,7 @@ impl Api {
             }
             (&Method::DELETE, None) if sub.is_none() => {
                 let body = self.read_body(body).await?;
+                let body = protobuf::request_json(headers, &body)?.unwrap_or(body);
                 let opts = delete_options(&body, &query)?;
                 let out = collection::delete_collection(&self.store, &res, ns, &query, &opts)?;
                 Ok(response::json(StatusCode::OK, out))

@@ -123,6 +123,24 @@ pub fn list(
     q: &QueryReader,
 ) -> Result<ListResult, Status> {
     let opts = ListOptions::from_query(q).map_err(|e| Status::bad_request(e.to_string()))?;
+    let forbidden = |field: &str, message: &str| {
+        Status::invalid(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            vec![StatusCause {
+                reason: "FieldValueForbidden".into(),
+                message: format!("Forbidden: {message}"),
+                field: field.into(),
+            }],
+        )
+    };
+    if q.get("sendInitialEvents").is_some() {
+        return Err(forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"));
+    }
+    if opts.resource_version_match.is_some() && opts.continue_token.is_some() {
+        return Err(forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"));
+    }
     let sel = Selectors::parse(res, opts.label_selector.as_deref(), opts.field_selector.as_deref())?;
     let limit = opts.limit.filter(|l| *l > 0).map(|l| l as usize).unwrap_or(0);
     let current = store.revision();

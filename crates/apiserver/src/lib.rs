@@ -26,6 +26,7 @@ mod gc;
 pub mod meta;
 mod objects;
 mod openapi;
+mod protobuf;
 pub mod registry;
 mod response;
 pub mod router;

@@ -157,8 +157,70 @@ fn fold_string_data(obj: &mut Value) {
     }
 }
 
+/// The pod spec defaults kube-apiserver fills in (SetDefaults_PodSpec and _Container).
+fn default_pod_spec(spec: &mut Value) {
+    let Some(spec) = spec.as_object_mut() else { return };
+    for (k, v) in [
+        ("restartPolicy", json!("Always")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("securityContext", json!({})),
+        ("schedulerName", json!("default-scheduler")),
+    ] {
+        spec.entry(k).or_insert(v);
+    }
+    for list in ["containers", "initContainers"] {
+        for c in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+            let Some(c) = c.as_object_mut() else { continue };
+            let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
+            let last = image.rsplit('/').next().unwrap_or_default();
+            let latest = !last.contains(':') && !image.contains('@') || last.ends_with(":latest");
+            let policy = if latest { "Always" } else { "IfNotPresent" };
+            c.entry("imagePullPolicy").or_insert(json!(policy));
+            c.entry("resources").or_insert(json!({}));
+            c.entry("terminationMessagePath").or_insert(json!("/dev/termination-log"));
+            c.entry("terminationMessagePolicy").or_insert(json!("File"));
+        }
+    }
+}
+
+/// Spec defaults applied on every write of pods and workloads, so an update that omits them
+/// does not count as a spec change.
+fn apply_spec_defaults(res: &ServedResource, obj: &mut Value) {
+    if !res.is_builtin() {
+        return;
+    }
+    let Some(map) = obj.as_object_mut() else { return };
+    match (res.group.as_str(), res.plural.as_str()) {
+        ("", "pods") => {
+            if let Some(spec) = map.get_mut("spec") {
+                default_pod_spec(spec);
+            }
+        }
+        ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets") | ("batch", "jobs") => {
+            if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
+                if res.plural != "daemonsets" && res.plural != "jobs" {
+                    spec.entry("replicas").or_insert(json!(1));
+                }
+                if res.plural == "deployments" {
+                    spec.entry("revisionHistoryLimit").or_insert(json!(10));
+                    spec.entry("progressDeadlineSeconds").or_insert(json!(600));
+                    spec.entry("strategy").or_insert(
+                        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+                    );
+                }
+                if let Some(pod) = spec.get_mut("template").and_then(|t| t.get_mut("spec")) {
+                    default_pod_spec(pod);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Defaults kube-apiserver fills in on create that clients rely on.
 fn apply_create_defaults(res: &ServedResource, obj: &mut Value) {
+    apply_spec_defaults(res, obj);
     let map = obj.as_object_mut().expect("object");
     match (res.group.as_str(), res.plural.as_str()) {
         ("", "namespaces") => {
@@ -167,11 +229,6 @@ fn apply_create_defaults(res: &ServedResource, obj: &mut Value) {
         }
         ("", "pods") => {
             map.insert("status".into(), json!({"phase": "Pending", "qosClass": "BestEffort"}));
-        }
-        ("apps", "deployments" | "replicasets" | "statefulsets") => {
-            if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.entry("replicas").or_insert(json!(1));
-            }
         }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
             let names = map.get("spec").and_then(|s| s.get("names")).cloned().unwrap_or(json!({}));
@@ -558,6 +615,7 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
         };
         if let Some(old) = &old {
             new = normalize(res, new, validation, &mut warnings)?;
+            apply_spec_defaults(res, &mut new);
             keep_server_fields(old, &mut new);
             check_finalizers(res, &key.1, old, &new)?;
             if meta::tracks_generation(res) && meta::spec_changed(old, &new) {
