@@ -464,6 +464,33 @@ fn prometheus_metrics_follow_the_queue() {
     assert!(out.contains("workqueue_depth{name=\"pods\"} 2"), "{out}");
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_metrics_updater_shows_a_stuck_worker_on_an_idle_queue() {
+    let mut registry = Registry::default();
+    let q: WorkQueue<&str> = WorkQueue::builder().name("stuck").metrics(PrometheusMetrics::new(&mut registry)).build();
+    let updater = tokio::spawn({
+        let q = q.clone();
+        async move { q.run_metrics_updater().await }
+    });
+    q.add("a");
+    q.add("b");
+    let a = q.get().await.unwrap();
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let b = q.get().await.unwrap(); // b started at 2 s
+    tokio::time::advance(Duration::from_secs(1)).await;
+    tokio::task::yield_now().await;
+    let mut out = String::new();
+    encode(&mut out, &registry).unwrap();
+    assert!(out.contains("workqueue_longest_running_processor_seconds{name=\"stuck\"} 3.0"), "{out}");
+    assert!(out.contains("workqueue_unfinished_work_seconds{name=\"stuck\"} 4.0"), "{out}");
+    q.shut_down();
+    q.done(&a);
+    q.done(&b);
+    updater.await.unwrap(); // ends once shut down and idle
+    // Without metrics it returns at once.
+    WorkQueue::<u8>::new().run_metrics_updater().await;
+}
+
 #[test]
 fn metrics_are_off_without_a_name() {
     let mut registry = Registry::default();

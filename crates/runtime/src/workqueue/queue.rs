@@ -401,13 +401,33 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
     }
 
     /// Refreshes the unfinished-work and longest-running-processor gauges now. `get` and
-    /// `done` refresh them every 500 ms of activity; call this on a timer to see stuck
-    /// workers on an otherwise idle queue. Does nothing without metrics.
+    /// `done` refresh them every 500 ms of activity; call this on a timer (or spawn
+    /// [`WorkQueue::run_metrics_updater`]) to see stuck workers on an otherwise idle queue.
+    /// Does nothing without metrics.
     pub fn update_unfinished_work_metrics(&self) {
         if self.inner.metrics.is_some() {
             let now = self.inner.clock.now();
             let mut st = self.inner.lock();
             self.inner.report_unfinished(&mut st, now);
+        }
+    }
+
+    /// Refreshes the unfinished-work gauges every 500 ms (client-go's period) until the
+    /// queue is shut down and nothing is processing; spawn it beside the workers. Returns
+    /// at once when the queue has no metrics. Needs tokio's time driver.
+    pub async fn run_metrics_updater(&self) {
+        if self.inner.metrics.is_none() {
+            return;
+        }
+        let mut tick = tokio::time::interval(UNFINISHED_WORK_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.update_unfinished_work_metrics();
+            let st = self.inner.lock();
+            if st.shutting_down && st.processing() == 0 {
+                return;
+            }
         }
     }
 
