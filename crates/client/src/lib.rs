@@ -7,7 +7,9 @@
 
 pub mod api;
 pub mod client;
+pub mod clientset;
 pub mod config;
+pub mod discovery;
 pub mod dynamic;
 pub mod error;
 pub mod limiter;
@@ -20,6 +22,7 @@ pub mod watch;
 
 pub use api::{Api, Deleted};
 pub use client::Client;
+pub use clientset::ClientSet;
 pub use config::Config;
 pub use dynamic::{DynamicClient, DynamicResource};
 pub use error::{Error, Result};
