@@ -9,7 +9,6 @@ pub mod api;
 pub mod client;
 pub mod clientset;
 pub mod config;
-pub mod discovery;
 pub mod dynamic;
 pub mod error;
 pub mod limiter;
