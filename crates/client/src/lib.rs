@@ -9,6 +9,7 @@ pub mod api;
 pub mod client;
 pub mod clientset;
 pub mod config;
+pub mod discovery;
 pub mod dynamic;
 pub mod error;
 pub mod limiter;
