@@ -16,6 +16,7 @@ pub mod patch;
 pub mod query;
 pub mod selector;
 pub mod status;
+pub mod strip;
 pub mod watch;
 
 pub use dynamic::{DynamicObject, TypeMeta};

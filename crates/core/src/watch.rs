@@ -200,12 +200,14 @@ pub struct WatchDecoder<K> {
     scanned: usize,
     // Stream offset of `buf[0]`.
     offset: u64,
+    // Drop `managedFields` before decoding each event.
+    skip_managed_fields: bool,
     _kind: PhantomData<fn() -> K>,
 }
 
 impl<K> Default for WatchDecoder<K> {
     fn default() -> Self {
-        Self { buf: BytesMut::new(), scanned: 0, offset: 0, _kind: PhantomData }
+        Self { buf: BytesMut::new(), scanned: 0, offset: 0, skip_managed_fields: false, _kind: PhantomData }
     }
 }
 
@@ -213,6 +215,13 @@ impl<K: DeserializeOwned> WatchDecoder<K> {
     /// A decoder with an empty buffer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Drops every object's `managedFields` before decoding it (builder style): cheaper
+    /// decoding and smaller objects for caches that never read them.
+    pub fn skipping_managed_fields(mut self, skip: bool) -> Self {
+        self.skip_managed_fields = skip;
+        self
     }
 
     /// Appends a chunk of the stream.
@@ -236,7 +245,16 @@ impl<K: DeserializeOwned> WatchDecoder<K> {
             if body.is_empty() {
                 continue;
             }
-            return Some(decode_at(body, offset));
+            let body: &[u8] = body;
+            return Some(self.decode(body, offset));
+        }
+    }
+
+    fn decode(&self, body: &[u8], offset: u64) -> Result<WatchEvent<K>, WatchDecodeError> {
+        if self.skip_managed_fields {
+            decode_at(&crate::strip::strip_managed_fields(body), offset)
+        } else {
+            decode_at(body, offset)
         }
     }
 
@@ -250,7 +268,7 @@ impl<K: DeserializeOwned> WatchDecoder<K> {
         let offset = self.offset;
         self.offset += rest.len() as u64;
         let body = trim(&rest);
-        (!body.is_empty()).then(|| decode_at(body, offset))
+        (!body.is_empty()).then(|| self.decode(body, offset))
     }
 
     /// Bytes buffered that do not yet form a complete event.
@@ -363,6 +381,22 @@ mod tests {
         let err = dec.next_event().unwrap().unwrap_err();
         assert_eq!(err.offset, 52);
         assert!(err.to_string().contains("NOPE"), "{err}");
+    }
+
+    #[test]
+    fn can_skip_managed_fields_while_decoding() {
+        let line =
+            br#"{"type":"ADDED","object":{"metadata":{"name":"a","managedFields":[{"manager":"m"}]},"data":{"k":"v"}}}
+"#;
+        let mut keep = WatchDecoder::<ConfigMap>::new();
+        keep.push(line);
+        let Some(Ok(WatchEvent::Added(kept))) = keep.next_event() else { panic!("decodes") };
+        assert!(kept.metadata.managed_fields.is_some());
+        let mut skip = WatchDecoder::<ConfigMap>::new().skipping_managed_fields(true);
+        skip.push(line);
+        let Some(Ok(WatchEvent::Added(skipped))) = skip.next_event() else { panic!("decodes") };
+        assert!(skipped.metadata.managed_fields.is_none());
+        assert_eq!(skipped.data, kept.data);
     }
 
     #[test]

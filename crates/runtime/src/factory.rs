@@ -137,7 +137,8 @@ impl InformerFactory {
                 (true, None) => Api::all(client),
                 (false, _) => Api::cluster(client),
             };
-            (Arc::new(api), opts)
+            let source = crate::source::TypedSource::new(api, !opts.keep_managed_fields);
+            (Arc::new(source), opts)
         })
     }
 

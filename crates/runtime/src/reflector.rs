@@ -3,14 +3,16 @@
 //! watch falls out of the server's window, and backing off on errors — client-go's
 //! `Reflector`, as an explicit state machine.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use rand::Rng;
 use rkube_client::Error;
 use rkube_core::options::ResourceVersionMatch;
-use rkube_core::{ListOptions, Object, ObjectList, WatchEvent, WatchOptions};
+use rkube_core::{ListOptions, Object, WatchEvent, WatchOptions};
 use tokio::sync::watch;
 
 use crate::backoff::Backoff;
@@ -18,9 +20,19 @@ use crate::source::{ListWatch, WatchStream};
 
 /// Receives what the reflector learns. Implemented by [`Store`](crate::Store) and by the
 /// shared informer (which also notifies handlers).
+///
+/// A relist arrives in pieces so it never has to be held whole next to the live content:
+/// `relist_begin`, then `relist_items` (and `relist_remove`) any number of times, then
+/// `relist_done`, which makes it visible at once.
 pub trait Target<K>: Send + Sync {
-    /// The full state at `resource_version`, after a (re)list.
-    fn replace(&self, objects: Vec<K>, resource_version: &str);
+    /// A relist starts (an unfinished earlier one is discarded).
+    fn relist_begin(&self);
+    /// Objects of the relist.
+    fn relist_items(&self, objects: Vec<K>);
+    /// An object of the relist went away before it ended.
+    fn relist_remove(&self, object: &K);
+    /// The relist is complete: the full state at `resource_version`.
+    fn relist_done(&self, resource_version: &str);
     /// An object was added or changed.
     fn apply(&self, object: K);
     /// An object was deleted (its last state).
@@ -30,8 +42,20 @@ pub trait Target<K>: Send + Sync {
 }
 
 impl<K: Object> Target<K> for crate::Store<K> {
-    fn replace(&self, objects: Vec<K>, _: &str) {
-        crate::Store::replace(self, objects);
+    fn relist_begin(&self) {
+        self.begin_replace();
+    }
+
+    fn relist_items(&self, objects: Vec<K>) {
+        self.push_replace(objects);
+    }
+
+    fn relist_remove(&self, object: &K) {
+        self.remove_replace(&object.key());
+    }
+
+    fn relist_done(&self, _: &str) {
+        self.finish_replace();
     }
 
     fn apply(&self, object: K) {
@@ -240,8 +264,9 @@ impl<K: Object> Reflector<K> {
         ReflectorState::BackingOff { delay: self.opts.backoff.next_delay(), then: Box::new(then) }
     }
 
-    /// A paginated list; falls back to a full list at the latest version if a continue
-    /// token expires. Returns the list's resourceVersion.
+    /// A paginated list streamed into the target, decoding up to two pages while the next
+    /// is fetched; falls back to a full list at the latest version if a continue token
+    /// expires. Returns the list's resourceVersion.
     async fn list(&mut self, resource_version: &str, target: &dyn Target<K>) -> Result<String, Error> {
         // client-go pages only reads served from the latest or any state ("" / "0").
         let page_size = if resource_version.is_empty() || resource_version == "0" { self.opts.page_size } else { 0 };
@@ -250,41 +275,43 @@ impl<K: Object> Reflector<K> {
             field_selector: self.opts.field_selector.clone(),
             ..ListOptions::default()
         };
-        let mut items = Vec::new();
         let mut opts = ListOptions {
             limit: (page_size > 0).then_some(page_size),
             resource_version: Some(resource_version.to_string()).filter(|rv| !rv.is_empty()),
             ..base.clone()
         };
+        target.relist_begin();
+        let mut decoding: VecDeque<BoxFuture<'static, Result<Vec<K>, Error>>> = VecDeque::new();
         let rv = loop {
-            let page: ObjectList<K> = match self.source.list(opts.clone()).await {
+            let page = match self.source.list(opts.clone()).await {
                 Ok(p) => p,
-                Err(e) if e.is_gone() && opts.continue_token.is_some() => {
-                    // The snapshot behind the token is gone: list everything at once instead.
-                    tracing::debug!("continue token expired; listing in full");
-                    items.clear();
-                    opts = ListOptions { limit: None, ..base.clone() };
-                    continue;
-                }
-                Err(e) if e.is_gone() && opts.resource_version.is_some() => {
-                    items.clear();
-                    opts =
-                        ListOptions { limit: (self.opts.page_size > 0).then_some(self.opts.page_size), ..base.clone() };
+                Err(e) if e.is_gone() && (opts.continue_token.is_some() || opts.resource_version.is_some()) => {
+                    // The snapshot behind the token (or the version asked for) is gone: start
+                    // over at the latest state, in full when a token expired.
+                    tracing::debug!(error = %e, "list version expired; listing the latest state");
+                    let full = opts.continue_token.is_some();
+                    decoding.clear();
+                    target.relist_begin();
+                    let limit = if full { None } else { (self.opts.page_size > 0).then_some(self.opts.page_size) };
+                    opts = ListOptions { limit, ..base.clone() };
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            let rv = page.resource_version().unwrap_or_default().to_string();
-            let next = page.continue_token().map(str::to_string);
-            items.extend(page.items);
-            match next {
-                Some(token) => {
-                    opts = ListOptions { continue_token: Some(token), limit: opts.limit, ..base.clone() };
-                }
-                None => break rv,
+            decoding.push_back(page.items);
+            while decoding.len() > 2 {
+                let items = decoding.pop_front().expect("non-empty").await?;
+                target.relist_items(items);
+            }
+            match page.continue_token {
+                Some(token) => opts = ListOptions { continue_token: Some(token), limit: opts.limit, ..base.clone() },
+                None => break page.resource_version,
             }
         };
-        target.replace(items, &rv);
+        while let Some(items) = decoding.pop_front() {
+            target.relist_items(items.await?);
+        }
+        target.relist_done(&rv);
         Ok(rv)
     }
 
@@ -306,31 +333,24 @@ impl<K: Object> Reflector<K> {
             timeout_seconds: Some(self.watch_timeout()),
         };
         let mut stream = self.source.watch(opts).await?;
-        let mut initial: Vec<K> = Vec::new();
-        let mut keys = std::collections::HashMap::new();
+        target.relist_begin();
+        let mut batch: Vec<K> = Vec::new();
         while let Some(ev) = stream.next().await {
             match ev? {
                 WatchEvent::Added(o) | WatchEvent::Modified(o) => {
-                    let key = o.key();
-                    match keys.get(&key) {
-                        Some(&i) => initial[i] = o,
-                        None => {
-                            keys.insert(key, initial.len());
-                            initial.push(o);
-                        }
+                    batch.push(o);
+                    if batch.len() >= 500 {
+                        target.relist_items(std::mem::take(&mut batch));
                     }
                 }
                 WatchEvent::Deleted(o) => {
-                    if let Some(i) = keys.remove(&o.key()) {
-                        initial.swap_remove(i);
-                        if let Some(moved) = initial.get(i) {
-                            keys.insert(moved.key(), i);
-                        }
-                    }
+                    target.relist_items(std::mem::take(&mut batch));
+                    target.relist_remove(&o);
                 }
                 WatchEvent::Bookmark(b) if b.is_initial_events_end() => {
+                    target.relist_items(batch);
                     let rv = b.metadata.resource_version;
-                    target.replace(initial, &rv);
+                    target.relist_done(&rv);
                     return Ok((stream, rv));
                 }
                 WatchEvent::Bookmark(_) => {}

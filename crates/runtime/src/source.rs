@@ -1,31 +1,147 @@
 //! Where a reflector gets its lists and watches from: a typed, dynamic or metadata client
 //! scoped to a namespace (or all), behind one object-safe trait.
+//!
+//! List pages carry their metadata at once and decode their items in the background (on
+//! tokio's blocking pool), so the reflector fetches the next page while earlier ones decode.
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use rkube_client::{Api, Client, Error, Request};
 use rkube_core::metadata::{ACCEPT_PARTIAL_OBJECT_METADATA, ACCEPT_PARTIAL_OBJECT_METADATA_LIST};
+use rkube_core::watch::WatchDecoder;
 use rkube_core::{ApiResource, ListOptions, Object, ObjectList, PartialObjectMetadata, WatchEvent, WatchOptions};
 
 /// A stream of watch events.
 pub type WatchStream<K> = BoxStream<'static, Result<WatchEvent<K>, Error>>;
 
+/// One page of a list: its metadata now, its items when decoded.
+pub struct Page<K> {
+    /// The list's resourceVersion.
+    pub resource_version: String,
+    /// The token of the next page, if any.
+    pub continue_token: Option<String>,
+    /// The items, decoding in the background.
+    pub items: BoxFuture<'static, Result<Vec<K>, Error>>,
+}
+
+impl<K: Send + 'static> Page<K> {
+    fn ready(list: ObjectList<K>) -> Self {
+        Self {
+            resource_version: list.resource_version().unwrap_or_default().to_string(),
+            continue_token: list.continue_token().map(str::to_string),
+            items: futures::future::ready(Ok(list.items)).boxed(),
+        }
+    }
+}
+
 /// Lists and watches one resource in one scope.
 pub trait ListWatch<K>: Send + Sync + 'static {
     /// One list request (one page when `limit` is set).
-    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<ObjectList<K>, Error>>;
+    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<Page<K>, Error>>;
     /// Opens a watch.
     fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<K>, Error>>;
 }
 
 impl<K: Object> ListWatch<K> for Api<K> {
-    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<ObjectList<K>, Error>> {
-        Box::pin(async move { Api::list(self, &opts).await })
+    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<Page<K>, Error>> {
+        Box::pin(async move { Ok(Page::ready(Api::list(self, &opts).await?)) })
     }
 
     fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<K>, Error>> {
         Box::pin(async move { Ok(Api::watch(self, &opts).await?.boxed()) })
+    }
+}
+
+/// A typed source that decodes off the async threads and can drop `managedFields` while
+/// decoding (before serde sees them), the default for informers.
+pub struct TypedSource<K> {
+    api: Api<K>,
+    skip_managed_fields: bool,
+}
+
+impl<K: Object> TypedSource<K> {
+    /// A source over `api`; `skip_managed_fields` drops them while decoding.
+    pub fn new(api: Api<K>, skip_managed_fields: bool) -> Self {
+        Self { api, skip_managed_fields }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ListHead {
+    #[serde(default)]
+    metadata: ListMeta,
+}
+
+impl<K: Object> ListWatch<K> for TypedSource<K> {
+    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<Page<K>, Error>> {
+        let req = self.api.request(http::Method::GET).query(opts.to_query());
+        let skip = self.skip_managed_fields;
+        Box::pin(async move {
+            let url = req.path_and_query().unwrap_or_default();
+            let bytes = req.bytes().await?;
+            let decode_err = |source| Error::Decode { verb: "GET".into(), url: url.clone(), target: "list", source };
+            let head: ListHead = serde_json::from_slice(&bytes).map_err(decode_err)?;
+            let items = tokio::task::spawn_blocking(move || {
+                let body = if skip { rkube_core::strip::strip_managed_fields(&bytes) } else { bytes[..].into() };
+                serde_json::from_slice::<ObjectList<K>>(&body).map(|l| l.items).map_err(|source| Error::Decode {
+                    verb: "GET".into(),
+                    url,
+                    target: std::any::type_name::<K>(),
+                    source,
+                })
+            })
+            .map(|joined| joined.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}")))))
+            .boxed();
+            Ok(Page {
+                resource_version: head.metadata.resource_version.unwrap_or_default(),
+                continue_token: head.metadata.continue_.filter(|t| !t.is_empty()),
+                items,
+            })
+        })
+    }
+
+    fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<K>, Error>> {
+        let req = self.api.request(http::Method::GET).query(opts.to_query());
+        let skip = self.skip_managed_fields;
+        Box::pin(async move {
+            let url = req.path_and_query().unwrap_or_default();
+            let bytes = req.stream().await?;
+            let decoder = WatchDecoder::<K>::new().skipping_managed_fields(skip);
+            let events = futures::stream::unfold((bytes, decoder, false), move |(mut bytes, mut dec, done)| {
+                let url = url.clone();
+                async move {
+                    loop {
+                        if let Some(ev) = dec.next_event() {
+                            let ev = ev.map_err(|source| Error::WatchDecode { url: url.clone(), source });
+                            return Some((ev, (bytes, dec, done)));
+                        }
+                        if done {
+                            return dec.finish().map(|ev| {
+                                (
+                                    ev.map_err(|source| Error::WatchDecode { url: url.clone(), source }),
+                                    (bytes, dec, true),
+                                )
+                            });
+                        }
+                        match bytes.next().await {
+                            Some(Ok(chunk)) => dec.push(&chunk),
+                            Some(Err(e)) => return Some((Err(e), (bytes, dec, true))),
+                            None => {
+                                return dec.finish().map(|ev| {
+                                    (
+                                        ev.map_err(|source| Error::WatchDecode { url: url.clone(), source }),
+                                        (bytes, dec, true),
+                                    )
+                                });
+                            }
+                        }
+                    }
+                }
+            });
+            Ok(events.boxed())
+        })
     }
 }
 
@@ -53,9 +169,9 @@ impl MetadataSource {
 }
 
 impl ListWatch<PartialObjectMetadata> for MetadataSource {
-    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<ObjectList<PartialObjectMetadata>, Error>> {
+    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<Page<PartialObjectMetadata>, Error>> {
         let req = self.request().query(opts.to_query()).header("accept", ACCEPT_PARTIAL_OBJECT_METADATA_LIST);
-        Box::pin(req.into())
+        Box::pin(async move { Ok(Page::ready(req.into().await?)) })
     }
 
     fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<PartialObjectMetadata>, Error>> {

@@ -47,16 +47,27 @@ impl<K> Contents<K> {
     }
 }
 
+// A relist being built aside from the live content.
+struct Pending<K> {
+    fresh: Contents<K>,
+}
+
 /// Thread-safe indexed object cache. Cheap to clone (clones share the content).
 pub struct Store<K> {
     contents: Arc<RwLock<Arc<Contents<K>>>>,
     indexers: Arc<RwLock<HashMap<String, IndexFn<K>>>>,
     transform: Option<Transform<K>>,
+    pending: Arc<std::sync::Mutex<Option<Pending<K>>>>,
 }
 
 impl<K> Clone for Store<K> {
     fn clone(&self) -> Self {
-        Self { contents: self.contents.clone(), indexers: self.indexers.clone(), transform: self.transform.clone() }
+        Self {
+            contents: self.contents.clone(),
+            indexers: self.indexers.clone(),
+            transform: self.transform.clone(),
+            pending: self.pending.clone(),
+        }
     }
 }
 
@@ -92,6 +103,7 @@ impl<K: Object> Store<K> {
             contents: Arc::new(RwLock::new(Arc::new(Contents::empty()))),
             indexers: Arc::new(RwLock::new(HashMap::new())),
             transform: None,
+            pending: Arc::default(),
         };
         let ns: IndexFn<K> = Arc::new(|o: &K| o.namespace().map(|n| vec![n.to_string()]).unwrap_or_default());
         write(&store.indexers).insert(NAMESPACE_INDEX.to_string(), ns);
@@ -176,28 +188,68 @@ impl<K: Object> Store<K> {
     /// Replaces the whole content with a fresh list, atomically for readers; returns what
     /// changed. Objects are moved in, not copied.
     pub fn replace(&self, objects: impl IntoIterator<Item = K>) -> ReplaceDiff<K> {
-        let old = self.current();
-        let fresh = Contents::empty();
-        let mut diff = ReplaceDiff { added: Vec::new(), updated: Vec::new(), deleted: Vec::new() };
-        {
-            let mut idx = write(&fresh.indices);
-            for obj in objects {
-                let obj = self.prepare(obj);
-                let key = obj.key();
-                self.index(&mut idx, &key, None, Some(&obj));
-                match old.items.get(&key) {
-                    Some(prev) => diff.updated.push((prev.clone(), obj.clone())),
-                    None => diff.added.push(obj.clone()),
+        self.begin_replace();
+        self.push_replace(objects);
+        self.finish_replace()
+    }
+
+    /// Starts building a relist aside from the live content (discarding an unfinished one).
+    pub fn begin_replace(&self) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending { fresh: Contents::empty() });
+    }
+
+    /// Adds objects to the relist being built. An object whose resourceVersion equals the
+    /// live one is not stored twice: the live `Arc` is reused and the new copy dropped at
+    /// once, which keeps a relist's memory peak near the steady state.
+    pub fn push_replace(&self, objects: impl IntoIterator<Item = K>) {
+        let live = self.current();
+        let mut guard = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = guard.get_or_insert_with(|| Pending { fresh: Contents::empty() });
+        let mut idx = write(&pending.fresh.indices);
+        for obj in objects {
+            let key = obj.key();
+            let obj = match live.items.get(&key) {
+                Some(prev)
+                    if prev.resource_version().is_some() && prev.resource_version() == obj.resource_version() =>
+                {
+                    prev.value().clone()
                 }
-                fresh.items.insert(key, obj);
+                _ => self.prepare(obj),
+            };
+            let old = pending.fresh.items.insert(key.clone(), obj.clone());
+            self.index(&mut idx, &key, old.as_deref(), Some(&obj));
+        }
+    }
+
+    /// Removes an object from the relist being built (a delete seen before the relist ended).
+    pub fn remove_replace(&self, key: &ObjectKey) {
+        let mut guard = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pending) = guard.as_mut() {
+            if let Some((_, old)) = pending.fresh.items.remove(key) {
+                self.index(&mut write(&pending.fresh.indices), key, Some(&old), None);
+            }
+        }
+    }
+
+    /// Swaps the relist built so far in for the live content; returns what changed.
+    pub fn finish_replace(&self) -> ReplaceDiff<K> {
+        let mut diff = ReplaceDiff { added: Vec::new(), updated: Vec::new(), deleted: Vec::new() };
+        let Some(pending) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return diff;
+        };
+        let old = self.current();
+        for item in pending.fresh.items.iter() {
+            match old.items.get(item.key()) {
+                Some(prev) => diff.updated.push((prev.value().clone(), item.value().clone())),
+                None => diff.added.push(item.value().clone()),
             }
         }
         for item in old.items.iter() {
-            if !fresh.items.contains_key(item.key()) {
+            if !pending.fresh.items.contains_key(item.key()) {
                 diff.deleted.push(item.value().clone());
             }
         }
-        *write(&self.contents) = Arc::new(fresh);
+        *write(&self.contents) = Arc::new(pending.fresh);
         diff
     }
 
@@ -319,6 +371,24 @@ mod tests {
         assert_eq!(reader.len(), 2, "clones see the new content");
         assert!(reader.by_index("node", "n1").unwrap().is_empty());
         assert_eq!(reader.by_index("node", "n2").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn relists_reuse_unchanged_objects() {
+        let s = Store::<Pod>::new();
+        let mut p = pod("a", "p", "n");
+        p.metadata.resource_version = Some("5".into());
+        let (live, _) = s.apply(p.clone());
+        s.begin_replace();
+        s.push_replace(vec![p.clone()]);
+        let mut changed = pod("a", "q", "n");
+        changed.metadata.resource_version = Some("6".into());
+        s.push_replace(vec![changed]);
+        assert_eq!(s.len(), 1, "readers see the old content until the relist finishes");
+        let diff = s.finish_replace();
+        assert_eq!(s.len(), 2);
+        assert!(Arc::ptr_eq(&s.get(&ObjectKey::namespaced("a", "p")).unwrap(), &live));
+        assert_eq!((diff.added.len(), diff.updated.len(), diff.deleted.len()), (1, 1, 0));
     }
 
     #[test]

@@ -1,0 +1,200 @@
+//! Removing `managedFields` from JSON bytes before decoding, so caches that never read them
+//! do not pay for decoding them (they are generic JSON to serde and cost more than the rest
+//! of a typical pod, in time and memory).
+
+use std::borrow::Cow;
+
+const KEY: &[u8] = b"\"managedFields\"";
+
+/// `json` without any `"managedFields": ...` object member, at any depth. Bytes without the
+/// key are returned as they are. Malformed input is returned unchanged from the point where
+/// it stops making sense, so the decoder that follows reports the error.
+pub fn strip_managed_fields(json: &[u8]) -> Cow<'_, [u8]> {
+    if !contains(json, KEY) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = Vec::with_capacity(json.len());
+    let mut i = 0;
+    let n = json.len();
+    while i < n {
+        let b = json[i];
+        if b != b'"' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        // A string starts here (we are never inside one at this point).
+        let end = skip_string(json, i);
+        if json[i..end] == *KEY {
+            let mut j = skip_ws(json, end);
+            if j < n && json[j] == b':' {
+                j = skip_ws(json, j + 1);
+                let value_end = skip_value(json, j);
+                let after = skip_ws(json, value_end);
+                if after < n && json[after] == b',' {
+                    // Drop the member and the comma after it.
+                    i = after + 1;
+                    continue;
+                }
+                // Last member: drop the comma before it, if any.
+                while out.last().is_some_and(|c| c.is_ascii_whitespace()) {
+                    out.pop();
+                }
+                if out.last() == Some(&b',') {
+                    out.pop();
+                }
+                i = value_end;
+                continue;
+            }
+        }
+        out.extend_from_slice(&json[i..end]);
+        i = end;
+    }
+    Cow::Owned(out)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn skip_ws(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && s[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// The index just past the string starting at `i` (which holds '"').
+fn skip_string(s: &[u8], i: usize) -> usize {
+    let mut j = i + 1;
+    while j < s.len() {
+        match s[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    s.len()
+}
+
+/// The index just past the JSON value starting at `i`.
+fn skip_value(s: &[u8], i: usize) -> usize {
+    if i >= s.len() {
+        return i;
+    }
+    match s[i] {
+        b'"' => skip_string(s, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < s.len() {
+                match s[j] {
+                    b'"' => {
+                        j = skip_string(s, j);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return j + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            s.len()
+        }
+        _ => {
+            let mut j = i;
+            while j < s.len() && !matches!(s[j], b',' | b'}' | b']') && !s[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            j
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn strip(v: &Value) -> Value {
+        serde_json::from_slice(&strip_managed_fields(v.to_string().as_bytes())).unwrap()
+    }
+
+    fn without(mut v: Value) -> Value {
+        fn walk(v: &mut Value) {
+            match v {
+                Value::Object(m) => {
+                    m.remove("managedFields");
+                    m.values_mut().for_each(walk);
+                }
+                Value::Array(a) => a.iter_mut().for_each(walk),
+                _ => {}
+            }
+        }
+        walk(&mut v);
+        v
+    }
+
+    #[test]
+    fn removes_the_member_wherever_it_sits() {
+        let first = json!({"metadata": {"managedFields": [{"manager": "x", "fieldsV1": {"f:a": {}}}], "name": "a"}});
+        let last = json!({"metadata": {"name": "a", "managedFields": [{"manager": "kubectl"}]}, "spec": {}});
+        let only = json!({"metadata": {"managedFields": []}});
+        for v in [first, last, only] {
+            assert_eq!(strip(&v), without(v.clone()));
+        }
+        let pretty = "{ \"metadata\" : { \"name\" : \"a\" ,\n \"managedFields\" : [ {\"a\":\"}]\\\"\"} ] } }";
+        let v: Value = serde_json::from_slice(&strip_managed_fields(pretty.as_bytes())).unwrap();
+        assert_eq!(v, json!({"metadata": {"name": "a"}}));
+    }
+
+    #[test]
+    fn leaves_strings_that_mention_the_key_alone() {
+        let v = json!({"metadata": {"annotations": {"note": "\"managedFields\": [1]"}, "name": "a"}});
+        assert_eq!(strip(&v), v);
+        let b = br#"{"a":"x"}"#;
+        assert!(matches!(strip_managed_fields(b), Cow::Borrowed(_)));
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z\"\\\\ ]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![Just("managedFields".to_string()), "[a-z]{1,5}".prop_map(String::from)],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn equals_removing_after_parsing(v in arb_json()) {
+            prop_assert_eq!(strip(&v), without(v.clone()));
+        }
+
+        #[test]
+        fn never_panics_on_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut with_key = bytes.clone();
+            with_key.extend_from_slice(b"\"managedFields\":");
+            with_key.extend_from_slice(&bytes);
+            let _ = strip_managed_fields(&bytes);
+            let _ = strip_managed_fields(&with_key);
+        }
+    }
+}
