@@ -1,1 +1,3 @@
 //! Benchmarks for rkube: criterion benches and comparison binaries.
+
+pub mod informer;
