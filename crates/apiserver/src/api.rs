@@ -297,7 +297,7 @@ impl Api {
         q: &QueryReader,
     ) -> Result<Response<Body>, Status> {
         Ok(match rep {
-            Representation::Object => response::json(StatusCode::OK, bytes),
+            Representation::Object => response::json(StatusCode::OK, objects::served_as(res, bytes)),
             Representation::Table => {
                 let obj: Value = serde_json::from_slice(&bytes).unwrap_or_default();
                 let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
@@ -345,7 +345,13 @@ impl Api {
     ) -> Result<Response<Body>, Status> {
         let wreq = WatchRequest::parse(res.clone(), ns.map(str::to_string), name.map(str::to_string), q)?;
         let render: Option<watch::Render> = match rep {
-            Representation::Object => None,
+            Representation::Object if res.is_builtin() => None,
+            Representation::Object => {
+                let res = res.clone();
+                Some(Arc::new(move |kind: &str, obj: &Bytes| {
+                    crate::store::watch_line(kind, &objects::served_as(&res, obj.clone()))
+                }))
+            }
             Representation::PartialMetadata => Some(Arc::new(|kind: &str, obj: &Bytes| {
                 let v: Value = serde_json::from_slice(obj).unwrap_or_default();
                 crate::store::watch_line(

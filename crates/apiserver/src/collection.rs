@@ -233,7 +233,7 @@ pub fn list_body(res: &ServedResource, result: &ListResult) -> Bytes {
         if i > 0 {
             out.put_u8(b',');
         }
-        out.put_slice(&s.bytes);
+        out.put_slice(&objects::served_as(res, s.bytes.clone()));
     }
     out.put_slice(b"]}");
     out.freeze()

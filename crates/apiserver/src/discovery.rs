@@ -160,7 +160,7 @@ pub fn aggregated(reg: &Registry, core: bool, api_version: &str) -> Value {
                 .collect();
             vs.push(json!({"version": version, "resources": resources, "freshness": "Current"}));
         }
-        let mut meta = json!({"creationTimestamp": null});
+        let mut meta = json!({});
         if !group.is_empty() {
             meta["name"] = group.into();
         }
