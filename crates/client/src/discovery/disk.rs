@@ -211,7 +211,14 @@ impl DiskCache {
                 self.write(&self.resources_file(gv), &serde_json::to_vec(&list)?)?;
             }
         }
-        let groups = APIGroupList { groups: snap.groups.clone() };
+        // Written as client-go writes it: the list has kind/apiVersion, its groups do not.
+        let mut groups = serde_json::to_value(APIGroupList { groups: snap.groups.clone() })?;
+        if let Some(items) = groups.get_mut("groups").and_then(|g| g.as_array_mut()) {
+            for g in items.iter_mut().filter_map(|g| g.as_object_mut()) {
+                g.remove("apiVersion");
+                g.remove("kind");
+            }
+        }
         self.write(&self.groups_file(), &serde_json::to_vec(&groups)?)
     }
 
@@ -286,5 +293,33 @@ mod tests {
             PathBuf::from("/c/d/apps/v1/serverresources.json")
         );
         assert_eq!(cache.groups_file(), PathBuf::from("/c/d/servergroups.json"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Whatever bytes are on disk, loading is a miss or a snapshot, never a panic.
+        #[test]
+        fn arbitrary_cache_files_never_panic(groups in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+                                             resources in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let tmp = tempfile::tempdir().unwrap();
+            let cache = DiskCache::new(tmp.path());
+            std::fs::write(cache.groups_file(), &groups).unwrap();
+            std::fs::create_dir_all(tmp.path().join("v1")).unwrap();
+            std::fs::write(cache.resources_file(&GroupVersion::new("", "v1")), &resources).unwrap();
+            let _ = cache.load();
+            let _ = documents::decode::<APIResourceList>(&resources);
+        }
+
+        /// JSON-shaped garbage (the likelier corruption) is handled the same way.
+        #[test]
+        fn json_shaped_cache_files_never_panic(doc in r#"\{("(kind|apiVersion|groups|groupVersion|resources|name|versions|verbs)":(null|"[a-zA-Z/]{0,6}"|\[\]|\[null\]|\{\}|1|true),?){0,6}\}"#) {
+            let tmp = tempfile::tempdir().unwrap();
+            let cache = DiskCache::new(tmp.path());
+            std::fs::write(cache.groups_file(), doc.as_bytes()).unwrap();
+            let _ = cache.load();
+            let _ = documents::decode::<APIGroupList>(doc.as_bytes());
+            let _ = documents::decode::<APIResourceList>(doc.as_bytes());
+        }
     }
 }
