@@ -42,6 +42,8 @@ pub struct Api {
     pub max_body: usize,
     /// How often watches with allowWatchBookmarks get a BOOKMARK.
     pub bookmark_interval: Duration,
+    /// Whether watch-list streams (sendInitialEvents) are served.
+    pub watch_list: bool,
     /// host:port clients reach this server at.
     pub server_address: String,
 }
@@ -344,6 +346,19 @@ impl Api {
         rep: Representation,
     ) -> Result<Response<Body>, Status> {
         let wreq = WatchRequest::parse(res.clone(), ns.map(str::to_string), name.map(str::to_string), q)?;
+        if wreq.opts.send_initial_events.is_some() && !self.watch_list {
+            return Err(Status::invalid(
+                "ListOptions",
+                "meta.k8s.io",
+                "",
+                vec![rkube_core::status::StatusCause {
+                    reason: "FieldValueForbidden".into(),
+                    message: "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
+                        .into(),
+                    field: "sendInitialEvents".into(),
+                }],
+            ));
+        }
         let render: Option<watch::Render> = match rep {
             Representation::Object if res.is_builtin() => None,
             Representation::Object => {

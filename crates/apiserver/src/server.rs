@@ -60,6 +60,9 @@ pub struct ServerOptions {
     pub seed: Vec<Value>,
     /// How often watches that asked for bookmarks get one.
     pub bookmark_interval: Duration,
+    /// Serve watch-list streams (`sendInitialEvents`); off answers them with 422 as a
+    /// server without the WatchList feature does, so clients' fallbacks can be tested.
+    pub watch_list: bool,
     /// Largest request body accepted.
     pub max_body: usize,
     /// Seed of the fault injector's random choices.
@@ -75,6 +78,7 @@ impl Default for ServerOptions {
             event_window: 10_000,
             seed: Vec::new(),
             bookmark_interval: Duration::from_secs(1),
+            watch_list: true,
             max_body: 3 * 1024 * 1024,
             fault_seed: 1,
         }
@@ -118,6 +122,7 @@ impl ApiServer {
             token: opts.token.clone(),
             max_body: opts.max_body,
             bookmark_interval: opts.bookmark_interval,
+            watch_list: opts.watch_list,
             server_address: addr.to_string(),
         });
         seed(&api, &opts.seed)?;
