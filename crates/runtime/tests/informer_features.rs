@@ -101,6 +101,8 @@ async fn resync_redelivers_every_object_as_an_update() {
     factory.shutdown();
 }
 
+// The std mutex is held across awaits on purpose: it blocks the slow handler's thread.
+#[allow(clippy::await_holding_lock)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn a_slow_handler_does_not_stall_the_others_and_removal_stops_delivery() {
     let (_server, client) = server().await;
