@@ -1,1 +1,3 @@
-//! Example programs for rkube live as binaries in this package.
+//! Example programs for rkube (binaries of this package) and what they share.
+
+pub mod cluster;
