@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use rkube_apiserver::{ApiServer, ServerOptions};
 
 mod demo;
+mod discovery_cmd;
 
 #[derive(Parser)]
 #[command(name = "rkube", version, about = "Kubernetes client and controller runtime for Rust")]
@@ -40,6 +41,10 @@ enum Command {
         #[arg(long)]
         serve: bool,
     },
+    /// Print the supported API resources on the server (like kubectl api-resources).
+    ApiResources(discovery_cmd::ApiResourcesArgs),
+    /// Print the supported API versions on the server, as group/version (like kubectl api-versions).
+    ApiVersions(discovery_cmd::ApiVersionsArgs),
 }
 
 #[tokio::main]
@@ -54,6 +59,8 @@ async fn main() -> std::process::ExitCode {
             run_apiserver(ServerOptions { listen, token, tls, ..ServerOptions::default() }, &kubeconfig_out).await
         }
         Command::Demo { serve } => demo::run(serve).await,
+        Command::ApiResources(args) => discovery_cmd::api_resources(args).await,
+        Command::ApiVersions(args) => discovery_cmd::api_versions(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,131 @@
+//! `rkube api-resources` / `rkube api-versions` print byte for byte what kubectl prints for
+//! the same server, and share kubectl's discovery cache both ways. Runs every kubectl found
+//! (skipped with a note when none is installed).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rkube_apiserver::{ApiServer, ServerOptions};
+use serde_json::json;
+
+const KUBECTLS: &[&str] = &[
+    "/usr/bin/kubectl",
+    "/usr/lib/google-cloud-sdk/bin/kubectl.1.33",
+    "/usr/lib/google-cloud-sdk/bin/kubectl.1.30",
+    "/usr/lib/google-cloud-sdk/bin/kubectl.1.27",
+];
+
+fn kubectls() -> Vec<PathBuf> {
+    let found: Vec<PathBuf> = KUBECTLS.iter().map(PathBuf::from).filter(|p| p.exists()).collect();
+    if found.is_empty() {
+        eprintln!("no kubectl installed; output comparison not checked");
+    }
+    found
+}
+
+fn run(bin: &Path, cache: &Path, args: &[&str]) -> Output {
+    Command::new(bin).args(args).env("KUBECACHEDIR", cache).output().expect("runs")
+}
+
+fn stdout(bin: &Path, cache: &Path, args: &[&str]) -> String {
+    let out = run(bin, cache, args);
+    assert!(out.status.success(), "{} {args:?}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn rkube() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rkube"))
+}
+
+async fn server_with_crd() -> ApiServer {
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "crontabs.stable.example.com"},
+        "spec": {"group": "stable.example.com", "scope": "Cluster",
+            "names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab", "shortNames": ["ct", "cts"],
+                      "categories": ["all", "batchy"]},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+    ApiServer::start(ServerOptions { seed: vec![crd], ..ServerOptions::default() }).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_matches_kubectl() {
+    let server = server_with_crd().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let k = kubeconfig.to_str().unwrap();
+    let variants: &[&[&str]] = &[
+        &["api-resources"],
+        &["api-resources", "-o", "wide"],
+        &["api-resources", "-o", "name"],
+        &["api-resources", "--no-headers"],
+        &["api-resources", "--namespaced=false"],
+        &["api-resources", "--namespaced"],
+        &["api-resources", "--api-group", "apps"],
+        &["api-resources", "--api-group="],
+        &["api-resources", "--sort-by", "kind"],
+        &["api-resources", "--sort-by", "name", "-o", "wide"],
+        &["api-resources", "--verbs", "list,watch", "--categories", "all"],
+        &["api-versions"],
+    ];
+    let ours_cache = tmp.path().join("ours");
+    for bin in kubectls() {
+        let theirs_cache = tmp.path().join("theirs");
+        for args in variants {
+            let mut full = args.to_vec();
+            full.extend(["--kubeconfig", k]);
+            let theirs = stdout(&bin, &theirs_cache, &full);
+            let ours = stdout(&rkube(), &ours_cache, &full);
+            assert_eq!(ours, theirs, "{} {args:?}", bin.display());
+            if args == &["api-resources"] {
+                assert!(ours.contains("crontabs") && ours.contains("ct,cts"), "{ours}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cached_output_comes_from_kubectls_cache_and_back() {
+    for bin in kubectls() {
+        let server = server_with_crd().await;
+        let tmp = tempfile::tempdir().unwrap();
+        let kubeconfig = tmp.path().join("kubeconfig");
+        server.write_kubeconfig(&kubeconfig).unwrap();
+        let k = kubeconfig.to_str().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        let kubectl_live = stdout(&bin, &a, &["api-resources", "--kubeconfig", k]);
+        let rkube_live = stdout(&rkube(), &b, &["api-resources", "--kubeconfig", k]);
+        server.shutdown().await;
+        // Server gone: only the caches can answer.
+        assert_eq!(
+            stdout(&rkube(), &a, &["api-resources", "--cached", "--kubeconfig", k]),
+            kubectl_live,
+            "{}",
+            bin.display()
+        );
+        assert_eq!(
+            stdout(&bin, &b, &["api-resources", "--cached", "--kubeconfig", k]),
+            rkube_live,
+            "{}",
+            bin.display()
+        );
+        assert_eq!(stdout(&rkube(), &b, &["api-versions", "--cached", "--kubeconfig", k]).lines().count(), 7);
+        // Without --cached both ask the server, which is gone.
+        let out = run(&rkube(), &a, &["api-resources", "--kubeconfig", k]);
+        assert!(!out.status.success());
+    }
+}
+
+#[test]
+fn no_cluster_configured_is_explained() {
+    let home = tempfile::tempdir().unwrap();
+    for cmd in ["api-resources", "api-versions"] {
+        let out = Command::new(rkube()).arg(cmd).env("HOME", home.path()).env_remove("KUBECONFIG").output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no Kubernetes cluster is configured") && err.contains("--kubeconfig"), "{err}");
+    }
+    let out = Command::new(rkube()).args(["api-resources", "--kubeconfig", "/nonexistent/kc"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/kc"));
+}
