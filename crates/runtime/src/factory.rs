@@ -57,6 +57,18 @@ struct Key {
     scope: Scope,
 }
 
+impl Key {
+    fn new(flavor: &'static str, resource: &ApiResource, scope: Scope) -> Self {
+        Self {
+            flavor,
+            group: resource.group.clone(),
+            version: resource.version.clone(),
+            plural: resource.plural.clone(),
+            scope,
+        }
+    }
+}
+
 trait Managed: Send + Sync {
     fn start(&self, shutdown: watch::Receiver<bool>);
     fn has_synced(&self) -> bool;
@@ -144,13 +156,7 @@ impl InformerFactory {
 
     /// The shared informer of any resource as dynamic objects.
     pub fn dynamic(&self, resource: &ApiResource, scope: Scope) -> SharedInformer<DynamicObject> {
-        let key = Key {
-            flavor: "dynamic",
-            group: resource.group.clone(),
-            version: resource.version.clone(),
-            plural: resource.plural.clone(),
-            scope,
-        };
+        let key = Key::new("dynamic", resource, scope);
         let client = self.client.clone();
         let ns = key.scope.namespace.clone();
         let ar = resource.clone();
@@ -165,13 +171,7 @@ impl InformerFactory {
 
     /// The shared informer of any resource as metadata only (cheapest cache).
     pub fn metadata(&self, resource: &ApiResource, scope: Scope) -> SharedInformer<PartialObjectMetadata> {
-        let key = Key {
-            flavor: "metadata",
-            group: resource.group.clone(),
-            version: resource.version.clone(),
-            plural: resource.plural.clone(),
-            scope,
-        };
+        let key = Key::new("metadata", resource, scope);
         let client = self.client.clone();
         let ns = key.scope.namespace.clone();
         let ar = resource.clone();
