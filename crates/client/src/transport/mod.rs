@@ -4,10 +4,12 @@
 //! retries of 429/5xx answers carrying a numeric `Retry-After` and of connection resets on GET.
 
 mod body;
+mod client_cert;
 mod connector;
 mod retry;
 mod tls;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,10 +24,12 @@ use tracing::Instrument;
 
 pub use body::ByteStream;
 pub(crate) use body::collect;
+pub use client_cert::CERT_REFRESH;
 
 use crate::config::{Auth, Config};
 use crate::error::{Error, chain_message};
 use crate::limiter::RateLimiter;
+use client_cert::CertResolver;
 use connector::Connector;
 
 /// client-go's `maxRetries` default.
@@ -72,6 +76,8 @@ pub(crate) struct Transport {
     prefix: String,
     user_agent: HeaderValue,
     impersonation: Vec<(HeaderName, HeaderValue)>,
+    /// The TLS client identity when the config has one (files, inline data, exec plugin).
+    client_cert: Option<Arc<CertResolver>>,
 }
 
 /// `rkube/<version> (<os>/<arch>)`, like client-go's default User-Agent.
@@ -90,7 +96,13 @@ impl Transport {
         }
         let origin = format!("{scheme}://{}", url.authority().map(|a| a.as_str()).unwrap_or_default());
         let prefix = url.path().trim_end_matches('/').to_owned();
-        let tls = tls::client_config(&config, config.client_certificate.as_ref())?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let wants_cert = config.client_certificate.is_some() || matches!(config.auth, Auth::Exec(_));
+        let client_cert = wants_cert.then(|| Arc::new(CertResolver::new(provider.clone())));
+        if let (Some(resolver), Some(cert)) = (&client_cert, &config.client_certificate) {
+            resolver.set(cert)?;
+        }
+        let tls = tls::client_config(&config, provider, client_cert.clone())?;
         let connector = Connector::new(config.proxy_for(url))?;
         let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
         let builder = match &config.tls_server_name {
@@ -118,7 +130,7 @@ impl Transport {
         }
         let user_agent = HeaderValue::from_str(&default_user_agent()).expect("ascii user agent");
         let limiter = RateLimiter::from_config(config.qps, config.burst);
-        Ok(Transport { http, limiter, origin, prefix, user_agent, impersonation, config })
+        Ok(Transport { http, limiter, origin, prefix, user_agent, impersonation, client_cert, config })
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -226,7 +238,37 @@ impl Transport {
         }
     }
 
+    /// Brings the TLS client identity up to date: an exec plugin's certificate on every request
+    /// (the plugin caches it until it expires), certificate files every [`CERT_REFRESH`].
+    async fn refresh_client_cert(&self) -> Result<(), Error> {
+        let Some(resolver) = &self.client_cert else { return Ok(()) };
+        let exec = matches!(self.config.auth, Auth::Exec(_));
+        if !exec && !resolver.due() {
+            return Ok(());
+        }
+        match self.config.client_certificate().await {
+            Ok(Some(cert)) => resolver.set(&cert).or_else(|e| {
+                if exec {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, "rotated client certificate unusable, keeping the previous one");
+                Ok(())
+            }),
+            Ok(None) => {
+                resolver.mark_checked();
+                Ok(())
+            }
+            Err(e) if exec => Err(e.into()),
+            Err(e) => {
+                resolver.mark_checked();
+                tracing::warn!(error = %e, "unable to read the client certificate again, keeping the previous one");
+                Ok(())
+            }
+        }
+    }
+
     async fn build(&self, req: &RawRequest, uri: &Uri) -> Result<http::Request<Full<Bytes>>, Error> {
+        self.refresh_client_cert().await?;
         let mut out = http::Request::builder()
             .method(req.method.clone())
             .uri(uri.clone())

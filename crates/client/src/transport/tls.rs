@@ -7,15 +7,20 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::config::{ClientCertificate, Config};
+use super::client_cert::CertResolver;
+use crate::config::Config;
 use crate::error::Error;
 
-/// Builds the TLS client configuration (TLS 1.2 and 1.3 with the ring provider).
-pub(crate) fn client_config(config: &Config, cert: Option<&ClientCertificate>) -> Result<ClientConfig, Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// Builds the TLS client configuration (TLS 1.2 and 1.3 with `provider`); the client
+/// identity, if any, comes from `client_cert` at each handshake.
+pub(crate) fn client_config(
+    config: &Config,
+    provider: Arc<CryptoProvider>,
+    client_cert: Option<Arc<CertResolver>>,
+) -> Result<ClientConfig, Error> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(e.to_string()))?;
@@ -25,20 +30,13 @@ pub(crate) fn client_config(config: &Config, cert: Option<&ClientCertificate>) -
         builder.with_root_certificates(roots(config)?)
     };
     // ALPN (h2, http/1.1) is set by hyper-rustls's `enable_all_versions`.
-    let tls = match cert {
-        Some(cert) => {
-            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert.cert.bytes())
-                .collect::<Result<_, _>>()
-                .map_err(|e| Error::Tls(format!("client certificate {}: {e}", describe(cert.cert.path()))))?;
-            if chain.is_empty() {
-                return Err(Error::Tls(format!("client certificate {}: no certificate", describe(cert.cert.path()))));
-            }
-            let key = PrivateKeyDer::from_pem_slice(cert.key.bytes())
-                .map_err(|e| Error::Tls(format!("client key {}: {e}", describe(cert.key.path()))))?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| Error::Tls(format!("client certificate: {e}")))?
-        }
+    let mut tls = match client_cert {
+        Some(resolver) => builder.with_client_cert_resolver(resolver),
         None => builder.with_no_client_auth(),
     };
+    // No session resumption (client-go sets no session cache): a resumed session would carry
+    // the identity of the old client certificate past a rotation.
+    tls.resumption = rustls::client::Resumption::disabled();
     Ok(tls)
 }
 
