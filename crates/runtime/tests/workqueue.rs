@@ -53,6 +53,9 @@ fn an_item_readded_while_processing_is_handed_out_once_more_after_done() {
     q.done(&2);
     assert_eq!(q.try_get(), None, "delivered exactly once more");
     assert_eq!(q.processing(), 0);
+    assert!(q.is_idle());
+    q.add_after(3, Duration::from_secs(1));
+    assert!(!q.is_idle(), "a delayed item is pending");
     q.done(&1); // not processing: a no-op
     assert_eq!(q.len(), 0);
 }

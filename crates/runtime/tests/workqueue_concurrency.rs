@@ -257,7 +257,8 @@ fn within(secs: u64, f: impl FnOnce() + Send + 'static) {
     });
     match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(()) => h.join().unwrap(),
-        Err(_) => panic!("hung for {secs}s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => h.join().unwrap(), // re-raises its panic
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung for {secs}s"),
     }
 }
 
@@ -304,7 +305,7 @@ fn stress_threads(seed: u64, producers: usize, consumers: usize, adds_each: usiz
             p.join().unwrap();
         }
         // Let the consumers empty the queue, then drain what is in flight.
-        while !q.is_empty() || q.processing() > 0 {
+        while !q.is_idle() {
             thread::yield_now();
         }
         q.shut_down_with_drain_blocking();
@@ -371,7 +372,7 @@ fn tasks_and_threads_together() {
             for p in producers {
                 p.join().unwrap();
             }
-            while !q.is_empty() || q.processing() > 0 {
+            while !q.is_idle() {
                 thread::yield_now();
             }
             rt.block_on(q.shut_down_with_drain());
@@ -428,4 +429,140 @@ fn shutdown_in_the_middle_drops_no_queued_work_and_never_hangs() {
             assert_eq!(processed, accepted, "seed {seed}");
         });
     }
+}
+
+/// Delayed and direct adds from many threads while another thread moves a manual clock;
+/// blocking and async consumers. Every add is processed after it was made.
+#[test]
+fn delayed_adds_under_concurrency_are_never_lost() {
+    within(120, || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        for seed in 1..=5u64 {
+            let clock = ManualClock::new();
+            let q: WorkQueue<u64> = WorkQueue::builder().clock(clock.clone()).build();
+            let ledger = Arc::new(Ledger::new());
+            let tasks: Vec<_> = (0..2)
+                .map(|c| {
+                    let (q, ledger) = (q.clone(), ledger.clone());
+                    rt.spawn(async move {
+                        let mut rng = XorShift(seed * 43 + c + 1);
+                        while let Some(k) = q.get().await {
+                            process(&q, &ledger, &mut rng, k);
+                        }
+                    })
+                })
+                .collect();
+            let threads: Vec<_> = (0..3)
+                .map(|c| {
+                    let (q, ledger) = (q.clone(), ledger.clone());
+                    thread::spawn(move || {
+                        let mut rng = XorShift(seed * 47 + c + 1);
+                        while let Some(k) = q.get_blocking() {
+                            process(&q, &ledger, &mut rng, k);
+                        }
+                    })
+                })
+                .collect();
+            let stop = Arc::new(AtomicBool::new(false));
+            let ticker = {
+                let (clock, stop) = (clock.clone(), stop.clone());
+                thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        clock.advance(Duration::from_millis(1));
+                        thread::yield_now();
+                    }
+                })
+            };
+            let producers: Vec<_> = (0..3)
+                .map(|p| {
+                    let (q, ledger) = (q.clone(), ledger.clone());
+                    thread::spawn(move || {
+                        let mut rng = XorShift(seed * 53 + p + 1);
+                        for _ in 0..2_000 {
+                            let k = rng.below(KEYS);
+                            if rng.below(2) == 0 {
+                                ledger.add(&q, k);
+                            } else {
+                                let d = Duration::from_millis(rng.below(20));
+                                ledger.last_add[k as usize].fetch_max(ledger.stamp(), Ordering::SeqCst);
+                                ledger.adds[k as usize].fetch_add(1, Ordering::SeqCst);
+                                q.add_after(k, d);
+                            }
+                            rng.pause();
+                        }
+                    })
+                })
+                .collect();
+            for p in producers {
+                p.join().unwrap();
+            }
+            stop.store(true, Ordering::SeqCst);
+            ticker.join().unwrap();
+            clock.advance(Duration::from_secs(1)); // every delay has passed
+            // `is_idle` (unlike `len`) moves no due item itself: only the getters' wake-ups
+            // (clock listener, timers) bring the delayed items in. Shut down only when
+            // idle: re-adds made while processing after a shutdown would be ignored.
+            while !q.is_idle() {
+                thread::yield_now();
+            }
+            q.shut_down();
+            for t in tasks {
+                rt.block_on(t).unwrap();
+            }
+            for t in threads {
+                t.join().unwrap();
+            }
+            check(&ledger);
+        }
+    });
+}
+
+/// The same with tokio's real clock: getters sleep on timers for 0-3 ms delays.
+#[test]
+fn real_time_delays_are_delivered_to_sleeping_getters() {
+    within(120, || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let q: WorkQueue<u64> = WorkQueue::new();
+        let ledger = Arc::new(Ledger::new());
+        let tasks: Vec<_> = (0..3)
+            .map(|c| {
+                let (q, ledger) = (q.clone(), ledger.clone());
+                rt.spawn(async move {
+                    let mut rng = XorShift(c + 7);
+                    while let Some(k) = q.get().await {
+                        process(&q, &ledger, &mut rng, k);
+                    }
+                })
+            })
+            .collect();
+        let thread_worker = {
+            let (q, ledger) = (q.clone(), ledger.clone());
+            thread::spawn(move || {
+                let mut rng = XorShift(99);
+                while let Some(k) = q.get_blocking() {
+                    process(&q, &ledger, &mut rng, k);
+                }
+            })
+        };
+        let mut rng = XorShift(5);
+        for _ in 0..1_000 {
+            let k = rng.below(KEYS);
+            ledger.last_add[k as usize].fetch_max(ledger.stamp(), Ordering::SeqCst);
+            ledger.adds[k as usize].fetch_add(1, Ordering::SeqCst);
+            q.add_after(k, Duration::from_micros(rng.below(3_000)));
+            if rng.below(50) == 0 {
+                thread::sleep(Duration::from_millis(1)); // let getters fall asleep on timers
+            }
+        }
+        // `is_idle` (unlike `len`) moves no due item: the getters' timers must.
+        while !q.is_idle() {
+            thread::yield_now();
+        }
+        q.shut_down();
+        for t in tasks {
+            rt.block_on(t).unwrap();
+        }
+        thread_worker.join().unwrap();
+        check(&ledger);
+    });
 }

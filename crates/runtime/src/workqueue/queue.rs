@@ -354,6 +354,13 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         self.inner.lock().processing()
     }
 
+    /// True when no item is queued, being processed or delayed, all seen at one instant
+    /// (e.g. to wait until a queue has gone quiet).
+    pub fn is_idle(&self) -> bool {
+        let st = self.inner.lock();
+        st.len() == 0 && st.processing() == 0 && st.delayed.is_empty()
+    }
+
     /// Items waiting for a delay (`add_after`, `add_rate_limited`) to pass.
     pub fn delayed(&self) -> usize {
         self.inner.lock().delayed.len()
