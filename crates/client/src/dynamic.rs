@@ -15,16 +15,15 @@
 
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
 use rkube_core::dynamic::ConversionError;
 use rkube_core::{
-    ApiResource, DeleteOptions, DynamicObject, ListOptions, ObjectList, Patch, Resource, WatchEvent, WatchOptions,
-    WriteOptions,
+    ApiResource, DeleteOptions, DynamicObject, ListOptions, ObjectList, Patch, Resource, WatchOptions, WriteOptions,
 };
 
 use crate::api::{Api, Deleted};
 use crate::client::Client;
 use crate::error::Error;
+use crate::watch::WatchStream;
 
 /// client-go's dynamic client: `dynamic.resource(&api_resource).namespace("ns").list(..)`.
 #[derive(Debug, Clone)]
@@ -140,28 +139,11 @@ impl DynamicResource {
     }
 
     /// Watches objects.
-    pub async fn watch(
-        &self,
-        options: &WatchOptions,
-    ) -> Result<impl Stream<Item = Result<WatchEvent<DynamicObject>, Error>> + Send + use<>, Error> {
+    pub async fn watch(&self, options: &WatchOptions) -> Result<WatchStream<DynamicObject>, Error> {
         let resource = self.resource.clone();
-        let stream = self.api.watch(options).await?;
-        Ok(stream.map(move |ev| {
-            ev.map(|ev| match ev {
-                WatchEvent::Added(mut o) => {
-                    o.resource = Some(resource.clone());
-                    WatchEvent::Added(o)
-                }
-                WatchEvent::Modified(mut o) => {
-                    o.resource = Some(resource.clone());
-                    WatchEvent::Modified(o)
-                }
-                WatchEvent::Deleted(mut o) => {
-                    o.resource = Some(resource.clone());
-                    WatchEvent::Deleted(o)
-                }
-                other => other,
-            })
+        Ok(self.api.watch(options).await?.map_objects(move |mut o| {
+            o.resource = Some(resource.clone());
+            o
         }))
     }
 }

@@ -65,6 +65,21 @@ impl<K: DeserializeOwned + Send + 'static> WatchStream<K> {
     }
 }
 
+impl<K: Send + 'static> WatchStream<K> {
+    /// The same stream with `f` applied to the object of every Added/Modified/Deleted event.
+    pub(crate) fn map_objects(self, f: impl Fn(K) -> K + Send + 'static) -> Self {
+        let inner = self.inner.map(move |ev| {
+            ev.map(|ev| match ev {
+                WatchEvent::Added(o) => WatchEvent::Added(f(o)),
+                WatchEvent::Modified(o) => WatchEvent::Modified(f(o)),
+                WatchEvent::Deleted(o) => WatchEvent::Deleted(f(o)),
+                other => other,
+            })
+        });
+        WatchStream { inner: Box::pin(inner) }
+    }
+}
+
 impl<K> Stream for WatchStream<K> {
     type Item = Result<WatchEvent<K>, Error>;
 

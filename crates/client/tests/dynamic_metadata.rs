@@ -82,7 +82,10 @@ async fn dynamic_verbs_on_a_custom_resource() {
     let mut kinds = Vec::new();
     while kinds.len() < 6 {
         match watch.next().await.unwrap().unwrap() {
-            WatchEvent::Added(o) => kinds.push(format!("ADDED {}", o.name())),
+            WatchEvent::Added(o) => {
+                assert_eq!(o.plural(), "widgets", "watched objects carry their ApiResource");
+                kinds.push(format!("ADDED {}", o.name()))
+            }
             WatchEvent::Modified(o) => kinds.push(format!("MODIFIED {}", o.name())),
             WatchEvent::Deleted(o) => kinds.push(format!("DELETED {}", o.name())),
             other => panic!("unexpected {other:?}"),
