@@ -139,6 +139,21 @@ async fn aggregated_v2_v2beta1_and_legacy_agree() {
     let version = DiscoveryClient::new(client.clone()).server_version().await.unwrap();
     assert_eq!(version.major, "1");
 
+    // Request counts tell which format answered: aggregated needs only /api and /apis.
+    let proxy = Proxy::start(client.clone()).await;
+    for (mode, aggregated) in
+        [(DiscoveryMode::Aggregated, true), (DiscoveryMode::AggregatedV2Beta1, true), (DiscoveryMode::Legacy, false)]
+    {
+        let before = proxy.count();
+        let d = DiscoveryClient::new(client_for(&proxy.url)).mode(mode);
+        d.server_groups_and_resources().await.unwrap();
+        let used = proxy.count() - before;
+        assert_eq!(used == 2, aggregated, "{mode:?}: {used} requests");
+        let before = proxy.count();
+        d.server_groups().await.unwrap();
+        assert_eq!(proxy.count() - before, 2, "{mode:?}: groups alone are /api and /apis");
+    }
+
     let mut results = Vec::new();
     for mode in [DiscoveryMode::Aggregated, DiscoveryMode::AggregatedV2Beta1, DiscoveryMode::Legacy] {
         let d = DiscoveryClient::new(client.clone()).mode(mode);

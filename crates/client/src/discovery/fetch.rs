@@ -186,6 +186,15 @@ pub(crate) async fn resources_for(client: &Client, gv: &GroupVersion) -> Result<
     Ok(list)
 }
 
+/// The groups only: `/api` and `/apis` (with aggregated discovery the resources come along
+/// and are dropped, as client-go's `ServerGroups` does).
+pub(crate) async fn fetch_groups(client: &Client, mode: DiscoveryMode) -> Result<Vec<APIGroup>, DiscoveryError> {
+    let (legacy, apis) = futures::join!(download(client, "/api", mode), download(client, "/apis", mode));
+    let mut groups = legacy?.groups;
+    groups.extend(apis?.groups);
+    Ok(groups)
+}
+
 /// Fetches everything once: `/api` and `/apis`, then, unless both answered with aggregated
 /// discovery, every group/version concurrently.
 async fn fetch_once(client: &Client, mode: DiscoveryMode) -> Result<Snapshot, DiscoveryError> {

@@ -208,7 +208,11 @@ impl DiscoveryClient {
     }
 
     /// The API groups with their versions and preferred version, core group first.
+    /// Uncached this is just `/api` and `/apis`.
     pub async fn server_groups(&self) -> Result<APIGroupList, DiscoveryError> {
+        if matches!(self.cache, Cache::None) {
+            return Ok(APIGroupList { groups: fetch::fetch_groups(&self.client, self.mode).await? });
+        }
         Ok(APIGroupList { groups: self.snapshot().await?.groups.clone() })
     }
 
