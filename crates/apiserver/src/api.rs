@@ -216,7 +216,11 @@ impl Api {
                 let body = self.read_body(body).await?;
                 let body =
                     protobuf::request_json(headers, &body)?.map_or_else(|| require_json(headers).map(|()| body), Ok)?;
-                let written = objects::create(&self.store, &req(&res, ns, None, None, &opts), &body)?;
+                let written = objects::create(
+                    &self.store,
+                    &req(&res, ns, None, None, &opts, &manager_of(&opts, headers)),
+                    &body,
+                )?;
                 self.after_write(&res, &written);
                 Ok(written_response(written))
             }
@@ -225,7 +229,11 @@ impl Api {
                 let body = self.read_body(body).await?;
                 let body =
                     protobuf::request_json(headers, &body)?.map_or_else(|| require_json(headers).map(|()| body), Ok)?;
-                let written = objects::update(&self.store, &req(&res, ns, Some(name), sub, &opts), &body)?;
+                let written = objects::update(
+                    &self.store,
+                    &req(&res, ns, Some(name), sub, &opts, &manager_of(&opts, headers)),
+                    &body,
+                )?;
                 self.after_write(&res, &written);
                 Ok(written_response(written))
             }
@@ -236,7 +244,7 @@ impl Api {
                 let ct = ct.split(';').next().unwrap_or("").trim().to_string();
                 let written = objects::patch(
                     &self.store,
-                    &req(&res, ns, Some(name), sub, &opts),
+                    &req(&res, ns, Some(name), sub, &opts, &manager_of(&opts, headers)),
                     PatchBody { content_type: &ct, body: &body },
                 )?;
                 self.after_write(&res, &written);
@@ -447,8 +455,20 @@ fn req<'a>(
     name: Option<&'a str>,
     subresource: Option<&'a str>,
     opts: &'a WriteOptions,
+    manager: &'a str,
 ) -> WriteRequest<'a> {
-    WriteRequest { res, namespace, name, subresource, opts }
+    WriteRequest { res, namespace, name, subresource, opts, manager }
+}
+
+/// The field manager of a write: fieldManager, else the User-Agent's product name.
+fn manager_of(opts: &WriteOptions, headers: &HeaderMap) -> String {
+    match &opts.field_manager {
+        Some(m) => m.clone(),
+        None => {
+            let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            crate::managed_fields::manager_from_user_agent(ua)
+        }
+    }
 }
 
 fn write_options(q: &QueryReader) -> Result<WriteOptions, Status> {

@@ -11,6 +11,7 @@ use rkube_core::{Status, patch::content_type};
 use serde_json::{Map, Value, json};
 
 use crate::builtin;
+use crate::managed_fields;
 use crate::meta::{self, meta_mut, meta_str};
 use crate::registry::ServedResource;
 use crate::store::{ObjKey, Store, Stored, WriteOutcome};
@@ -38,6 +39,8 @@ pub struct PatchBody<'a> {
 /// What a write does to the current object.
 enum Change<'a> {
     Create(Value),
+    /// Server-side apply of a configuration to an object that does not exist yet.
+    ApplyCreate(Value),
     Replace(Value),
     Patch(PatchBody<'a>),
 }
@@ -137,7 +140,27 @@ fn normalize(
     warnings: &mut Vec<String>,
 ) -> Result<Value, Status> {
     let mut obj = obj;
-    if res.is_builtin() && res.group.is_empty() && res.kind == "Secret" {
+    if !res.is_builtin() {
+        if let Some(schema) = &res.schema {
+            let pruned = crate::schema::prune(schema, &mut obj);
+            if !pruned.is_empty() && validation != FieldValidation::Ignore {
+                let listed: Vec<String> = pruned.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+                if validation == FieldValidation::Strict {
+                    return Err(Status::bad_request(format!(
+                        "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                        res.kind,
+                        res.version,
+                        res.kind,
+                        listed.join(", ")
+                    )));
+                }
+                warnings.extend(listed);
+            }
+            crate::schema::apply_defaults(schema, &mut obj);
+        }
+        return Ok(obj);
+    }
+    if res.group.is_empty() && res.kind == "Secret" {
         fold_string_data(&mut obj);
     }
     let Some(result) = builtin::normalize(&res.group, &res.kind, obj.clone()) else { return Ok(obj) };
@@ -297,6 +320,8 @@ pub struct WriteRequest<'a> {
     pub subresource: Option<&'a str>,
     /// Query options.
     pub opts: &'a WriteOptions,
+    /// The field manager recorded in managedFields (fieldManager or the User-Agent's name).
+    pub manager: &'a str,
 }
 
 /// POST: creates an object.
@@ -438,7 +463,7 @@ pub fn patch(store: &Store, req: &WriteRequest<'_>, patch: PatchBody<'_>) -> Res
             m.insert("namespace".into(), key.0.clone().into());
             check_namespace(store, &key.0)?;
         }
-        return write(store, req, &key, Change::Create(obj));
+        return write(store, req, &key, Change::ApplyCreate(obj));
     }
     write(store, req, &key, Change::Patch(patch))
 }
@@ -568,14 +593,32 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
     let res = req.res.as_ref();
     let validation = req.opts.field_validation.unwrap_or(FieldValidation::Warn);
     let mut warnings = Vec::new();
-    let creating = matches!(change, Change::Create(_));
+    let creating = matches!(change, Change::Create(_) | Change::ApplyCreate(_));
+    let applying = match &change {
+        Change::ApplyCreate(_) => true,
+        Change::Patch(p) => p.content_type == content_type::APPLY_PATCH,
+        _ => false,
+    };
+    let force = req.opts.force == Some(true);
+    let writer = managed_fields::Writer {
+        manager: req.manager,
+        subresource: req.subresource.unwrap_or_default(),
+        api_version: res.api_version(),
+    };
+    let now = meta::now();
+    let mut apply_config: Option<Value> = None;
     let mut result: Option<Value> = None;
     let dry_run = req.opts.dry_run;
     let outcome = store.write(&res.storage_key(), key, |prev, next_rv| {
         let old: Option<Value> = prev.map(|p| serde_json::from_slice(&p.bytes)).transpose().map_err(internal)?;
         let mut new = match (change, &old) {
-            (Change::Create(_), Some(_)) => return Err(Status::already_exists(&res.plural, &res.group, &key.1)),
-            (Change::Create(obj), None) => {
+            (Change::Create(_) | Change::ApplyCreate(_), Some(_)) => {
+                return Err(Status::already_exists(&res.plural, &res.group, &key.1));
+            }
+            (Change::Create(obj) | Change::ApplyCreate(obj), None) => {
+                if applying {
+                    apply_config = Some(obj.clone());
+                }
                 let mut obj = normalize(res, obj, validation, &mut warnings)?;
                 let m = meta_mut(obj.as_object_mut().expect("object"));
                 for k in ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation", "selfLink"] {
@@ -621,7 +664,11 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
             }
             (Change::Patch(p), Some(old)) => {
                 let base = if req.subresource == Some("scale") { scale_of(res, old) } else { old.clone() };
-                let patched = apply_patch(res, &base, &p)?;
+                let mut patched = apply_patch(res, &base, &p)?;
+                if applying {
+                    let config = decode_apply(res, p.body)?;
+                    managed_fields::record_apply(res, Some(old), &config, &mut patched, &writer, force, &now)?;
+                }
                 let old_rv = meta_str(old, "resourceVersion").unwrap_or_default();
                 if meta_str(&patched, "resourceVersion").is_some_and(|rv| !rv.is_empty() && rv != old_rv) {
                     return Err(Status::conflict(
@@ -643,9 +690,24 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
                 let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
                 meta_mut(new.as_object_mut().expect("object")).insert("generation".into(), (g + 1).into());
             }
-            if meta::same_object(old, &new) {
+            if !applying {
+                managed_fields::record_update(res, Some(old), &mut new, &writer, &now);
+            }
+            if meta::same_object(old, &new)
+                && old.pointer("/metadata/managedFields") == new.pointer("/metadata/managedFields")
+            {
                 result = Some(old.clone());
                 return Ok(None);
+            }
+        } else if let Some(config) = &apply_config {
+            managed_fields::record_apply(res, None, config, &mut new, &writer, force, &now)?;
+        } else {
+            managed_fields::record_update(res, None, &mut new, &writer, &now);
+        }
+        if let Some(schema) = res.schema.as_ref().filter(|_| !res.is_builtin()) {
+            let causes = crate::schema::validate(schema, &new);
+            if !causes.is_empty() {
+                return Err(Status::invalid(&res.kind, &res.group, &key.1, causes));
             }
         }
         if dry_run {

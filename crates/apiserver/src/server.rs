@@ -224,7 +224,14 @@ fn seed(api: &Api, seed: &[Value]) -> Result<(), StartError> {
             .ok_or_else(|| fail(format!("no resource serves {api_version} {kind}")))?;
         let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).or(res.namespaced.then_some("default"));
         let opts = rkube_core::options::WriteOptions::default();
-        let req = objects::WriteRequest { res: &res, namespace: ns, name: None, subresource: None, opts: &opts };
+        let req = objects::WriteRequest {
+            res: &res,
+            namespace: ns,
+            name: None,
+            subresource: None,
+            opts: &opts,
+            manager: "rkube-apiserver",
+        };
         let body = serde_json::to_vec(obj).unwrap_or_default();
         let written = objects::create(&api.store, &req, &body).map_err(|s| fail(s.message))?;
         if res.group == "apiextensions.k8s.io" {

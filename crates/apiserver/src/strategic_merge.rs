@@ -110,6 +110,19 @@ pub fn supports_kind(group: &str, kind: &str) -> bool {
     crate::catalog::builtin_resources().iter().any(|r| r.group == group && r.kind == kind)
 }
 
+/// How a list field of built-in `kind` merges, for managed-fields paths: `Some(key)` for a
+/// list of objects merged by `key`, `Some("")` for a set of scalars, `None` for an atomic
+/// list. `path` lists the field names from the object's root (list items add no element).
+pub fn list_merge_key(kind: &str, path: &[&str]) -> Option<&'static str> {
+    let mut ty = root_type(kind);
+    let mut meta = PLAIN;
+    for field in path {
+        meta = field_meta(ty, field);
+        ty = meta.child;
+    }
+    meta.merge.then_some(meta.key)
+}
+
 /// Applies the strategic merge `patch` to `original`, an object of built-in `kind`
 /// (e.g. `Pod`, `Deployment`), and returns the patched object. Neither input is modified.
 pub fn strategic_merge_patch(kind: &str, original: &Value, patch: &Value) -> Result<Value, StrategicMergeError> {
