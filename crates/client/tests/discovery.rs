@@ -344,6 +344,26 @@ async fn rest_mapper_maps_and_refreshes_stale_cache_on_miss() {
     );
     assert!(matches!(mapper.resource_for("nonsense").await, Err(rkube_client::discovery::MapperError::NoMatch(_))));
 
+    // Several versions: the preferred one unless a version is named.
+    let mut multi = crd("example.net", "gadgets", "Gadget", "gd");
+    let schema = multi["spec"]["versions"][0]["schema"].clone();
+    multi["spec"]["versions"] = json!([
+        {"name": "v1beta1", "served": true, "storage": false, "schema": schema},
+        {"name": "v1", "served": true, "storage": true, "schema": schema}]);
+    create_crd(&client, &multi).await;
+    assert!(mapper.resource_for("gd").await.is_err(), "fresh and recent data: a miss does not reload");
+    mapper.reset().await;
+    assert_eq!(mapper.resource_for("gd").await.unwrap().version, "v1");
+    assert_eq!(mapper.resource_for("gadgets.v1beta1.example.net").await.unwrap().version, "v1beta1");
+    assert_eq!(mapper.resource_for("Gadget.v1beta1.example.net").await.unwrap().version, "v1beta1");
+    let preferred = mapper.discovery().server_preferred_resources().await.unwrap();
+    let gadget_lists: Vec<&str> = preferred
+        .iter()
+        .filter(|l| l.resources.iter().any(|r| r.name == "gadgets"))
+        .map(|l| l.group_version.as_str())
+        .collect();
+    assert_eq!(gadget_lists, ["example.net/v1"]);
+
     // A memory-cached mapper finds a CRD created after its first load (refresh on miss).
     let mapper = RestMapper::new(DiscoveryClient::new(client.clone()).cached_in_memory()).refresh_after(Duration::ZERO);
     mapper.resource_for("pods").await.unwrap();

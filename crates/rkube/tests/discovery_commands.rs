@@ -45,7 +45,18 @@ async fn server_with_crd() -> ApiServer {
                       "categories": ["all", "batchy"]},
             "versions": [{"name": "v1", "served": true, "storage": true,
                 "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
-    ApiServer::start(ServerOptions { seed: vec![crd], ..ServerOptions::default() }).await.unwrap()
+    // Three served versions: the server orders them v1, v1beta1, v2alpha1 and prefers v1.
+    let schema = json!({"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}});
+    let versions: Vec<_> = ["v1beta1", "v1", "v2alpha1"]
+        .iter()
+        .map(|v| json!({"name": v, "served": true, "storage": *v == "v1", "schema": schema}))
+        .collect();
+    let multi = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.org"},
+        "spec": {"group": "example.org", "scope": "Namespaced",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "shortNames": ["gd"]},
+            "versions": versions}});
+    ApiServer::start(ServerOptions { seed: vec![crd, multi], ..ServerOptions::default() }).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,6 +91,7 @@ async fn output_matches_kubectl() {
             assert_eq!(ours, theirs, "{} {args:?}", bin.display());
             if args == &["api-resources"] {
                 assert!(ours.contains("crontabs") && ours.contains("ct,cts"), "{ours}");
+                assert!(ours.contains("example.org/v1 ") && !ours.contains("example.org/v1beta1"), "{ours}");
             }
         }
     }
@@ -110,7 +122,7 @@ async fn cached_output_comes_from_kubectls_cache_and_back() {
             "{}",
             bin.display()
         );
-        assert_eq!(stdout(&rkube(), &b, &["api-versions", "--cached", "--kubeconfig", k]).lines().count(), 7);
+        assert_eq!(stdout(&rkube(), &b, &["api-versions", "--cached", "--kubeconfig", k]).lines().count(), 10);
         // Without --cached both ask the server, which is gone.
         let out = run(&rkube(), &a, &["api-resources", "--kubeconfig", k]);
         assert!(!out.status.success());
