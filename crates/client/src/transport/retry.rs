@@ -49,8 +49,13 @@ pub(crate) fn is_connection_reset(err: &(dyn std::error::Error + 'static)) -> bo
 
 /// A one-line description of a send failure that says what kind of failure it was.
 pub(crate) fn describe_send_error(err: &hyper_util::client::legacy::Error) -> String {
-    let chain = chain_message(err);
-    if err.is_connect() { format!("cannot connect to the server: {chain}") } else { chain }
+    use std::error::Error as _;
+    match (err.is_connect(), err.source()) {
+        // hyper-util's own text ("client error (Connect)") adds nothing to the cause's.
+        (true, Some(cause)) => format!("cannot connect to the server: {}", chain_message(cause)),
+        (true, None) => format!("cannot connect to the server: {}", chain_message(err)),
+        (false, _) => chain_message(err),
+    }
 }
 
 #[cfg(test)]
