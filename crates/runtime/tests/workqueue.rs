@@ -266,6 +266,62 @@ async fn a_new_earlier_delay_wakes_a_getter_sleeping_on_a_later_one() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn many_sleeping_getters_get_each_delayed_item_on_time() {
+    let q: WorkQueue<u64> = WorkQueue::new();
+    let t0 = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let getters: Vec<_> = (0..4)
+        .map(|_| {
+            let (q, tx) = (q.clone(), tx.clone());
+            tokio::spawn(async move {
+                while let Some(k) = q.get().await {
+                    tx.send((k, t0.elapsed())).unwrap();
+                    q.done(&k);
+                }
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    for s in [4, 2, 3, 1] {
+        q.add_after(s * 1000, Duration::from_secs(s));
+    }
+    tokio::task::yield_now().await;
+    q.add_after(500, ms(500)); // earlier than every sleeping timer
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(rx.recv().await.unwrap());
+    }
+    let want: Vec<_> = [500u64, 1000, 2000, 3000, 4000].into_iter().map(|k| (k, ms(k))).collect();
+    assert_eq!(got, want);
+    q.shut_down();
+    for g in getters {
+        g.await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_timer_owner_hands_the_timer_on() {
+    let q: WorkQueue<&str> = WorkQueue::new();
+    let t0 = Instant::now();
+    q.add_after("x", Duration::from_secs(5));
+    // The first getter takes the timer, then is cancelled.
+    let first = tokio::spawn({
+        let q = q.clone();
+        async move { q.get().await }
+    });
+    tokio::task::yield_now().await;
+    let second = tokio::spawn({
+        let q = q.clone();
+        async move { q.get().await }
+    });
+    tokio::task::yield_now().await;
+    first.abort();
+    assert!(first.await.is_err());
+    assert_eq!(second.await.unwrap(), Some("x"));
+    assert_eq!(t0.elapsed(), Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_delayed_item_already_queued_is_not_queued_twice() {
     let q: WorkQueue<&str> = WorkQueue::new();
     q.add_after("x", ms(10));

@@ -204,8 +204,12 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
             inner.with_metrics(|m| m.retry());
             match ready_at {
                 None => (inner.add_locked(&mut st, item), st.waiters),
-                // A new earliest deadline: one sleeping getter re-arms its timer.
-                Some(at) if st.delayed.insert(item, at) && inner.timers => (1, st.waiters),
+                // A new earliest deadline: the timer owner's timer is too late. Revoke it;
+                // the getter woken here takes the timer over with the new deadline.
+                Some(at) if st.delayed.insert(item, at) && inner.timers => {
+                    st.timer_owner = 0;
+                    (1, st.waiters)
+                }
                 Some(_) => (0, 0),
             }
         };
@@ -239,7 +243,7 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         if let Some(r) = inner.try_step() {
             return r;
         }
-        let mut reg = Registration { inner, armed: false };
+        let mut reg = Registration::new(inner);
         loop {
             let mut notified = pin!(inner.ready.notified());
             notified.as_mut().enable();
@@ -274,7 +278,7 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         {
             return r;
         }
-        let mut reg = Registration { inner, armed: false };
+        let mut reg = Registration::new(inner);
         loop {
             let mut notified = pin!(inner.ready.notified());
             notified.as_mut().enable();
@@ -639,33 +643,86 @@ impl<T: Send> ClockListener for Inner<T> {
 struct Registration<'a, T: Hash + Eq + Clone + Send + 'static> {
     inner: &'a Inner<T>,
     armed: bool,
+    /// The `State::timer_owner` token this getter holds (0: none). Only the owner of the
+    /// token sleeps with a timer for the earliest delayed item; other getters sleep
+    /// until notified, so a deadline wakes one getter, not all of them.
+    timer: u64,
 }
 
-impl<T: Hash + Eq + Clone + Send + 'static> Registration<'_, T> {
-    /// Under one lock: unregister, try to take an item, register again if it must wait.
+impl<'a, T: Hash + Eq + Clone + Send + 'static> Registration<'a, T> {
+    fn new(inner: &'a Inner<T>) -> Self {
+        Registration { inner, armed: false, timer: 0 }
+    }
+
+    /// Under one lock: unregister, try to take an item, register again if it must wait
+    /// (taking the timer if nobody has it). Returns the deadline to sleep until, if any.
     fn step(&mut self) -> Step<T> {
+        let inner = self.inner;
         let (step, extra, waiters) = {
-            let mut st = self.inner.lock();
+            let mut st = inner.lock();
             if self.armed {
                 st.waiters -= 1;
                 self.armed = false;
             }
-            let (step, extra) = self.inner.step(&mut st);
-            if let Step::Wait(_) = step {
-                st.waiters += 1;
-                self.armed = true;
-            }
+            self.release_timer(&mut st);
+            let (step, mut extra) = inner.step(&mut st);
+            let step = match step {
+                Step::Wait(deadline) => {
+                    st.waiters += 1;
+                    self.armed = true;
+                    match deadline {
+                        Some(d) if inner.timers && st.timer_owner == 0 => {
+                            st.timer_epoch += 1;
+                            st.timer_owner = st.timer_epoch;
+                            self.timer = st.timer_epoch;
+                            Step::Wait(Some(d))
+                        }
+                        _ => Step::Wait(None),
+                    }
+                }
+                other => {
+                    // Leaving with an item: if delayed items have no timer owner now,
+                    // wake a waiting getter to take the timer over.
+                    if inner.timers && st.timer_owner == 0 && !st.delayed.is_empty() {
+                        extra += 1;
+                    }
+                    other
+                }
+            };
             (step, extra, st.waiters)
         };
-        self.inner.wake(extra, waiters);
+        inner.wake(extra, waiters);
         step
+    }
+
+    fn release_timer(&mut self, st: &mut State<T>) {
+        if self.timer != 0 {
+            if st.timer_owner == self.timer {
+                st.timer_owner = 0;
+            }
+            self.timer = 0;
+        }
     }
 }
 
 impl<T: Hash + Eq + Clone + Send + 'static> Drop for Registration<'_, T> {
     fn drop(&mut self) {
-        if self.armed {
-            self.inner.lock().waiters -= 1;
+        if self.armed || self.timer != 0 {
+            let inner = self.inner;
+            let (hand_over, waiters) = {
+                let mut st = inner.lock();
+                if self.armed {
+                    st.waiters -= 1;
+                    self.armed = false;
+                }
+                let owned = self.timer != 0 && st.timer_owner == self.timer;
+                self.release_timer(&mut st);
+                (owned && !st.delayed.is_empty(), st.waiters)
+            };
+            // A cancelled timer owner passes the timer on.
+            if hand_over {
+                inner.wake(1, waiters);
+            }
         }
     }
 }

@@ -89,6 +89,10 @@ pub(crate) struct State<T> {
     pub(crate) draining: bool,
     /// Getters registered on the queue's `Notify` (a hint: may be briefly too high).
     pub(crate) waiters: usize,
+    /// Token of the getter that sleeps with a timer for the earliest delayed item (0: none).
+    pub(crate) timer_owner: u64,
+    /// Last token handed out as `timer_owner`.
+    pub(crate) timer_epoch: u64,
     /// When the unfinished-work gauges were last refreshed (metrics only).
     pub(crate) metrics_tick: Option<Instant>,
 }
@@ -104,6 +108,8 @@ impl<T: Hash + Eq + Clone> State<T> {
             shutting_down: false,
             draining: false,
             waiters: 0,
+            timer_owner: 0,
+            timer_epoch: 0,
             metrics_tick: None,
         }
     }
