@@ -2,7 +2,16 @@
 //! resourceVersions) and deletecollection.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Go's base64.RawURLEncoding: no padding, lenient about trailing bits.
+const B64URL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 use bytes::{BufMut, Bytes, BytesMut};
 use rkube_core::Status;
 use rkube_core::options::{DeleteOptions, ListOptions, ResourceVersionMatch};
@@ -29,7 +38,7 @@ impl Selectors {
     /// Parses and validates the selectors as kube-apiserver does (400 on bad input).
     pub fn parse(res: &ServedResource, label: Option<&str>, field: Option<&str>) -> Result<Self, Status> {
         let labels = match label {
-            Some(l) => LabelSelector::parse(l).map_err(|e| Status::bad_request(e.to_string()))?,
+            Some(l) => LabelSelector::parse(l).map_err(|e| Status::bad_request(label_selector_error(&e)))?,
             None => LabelSelector::everything(),
         };
         let fields = match field {
@@ -68,17 +77,32 @@ impl Selectors {
     }
 }
 
+/// A label selector syntax error in apimachinery's words (`unable to parse requirement: found
+/// '', expected: ',' or ')'`); other errors keep their own text.
+fn label_selector_error(e: &rkube_core::selector::SelectorError) -> String {
+    match e {
+        rkube_core::selector::SelectorError::Syntax { found, expected, .. } => {
+            let lit = if found == "end of string" { "''".to_string() } else { found.clone() };
+            format!("unable to parse requirement: found {lit}, expected: {expected}")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Encodes a continue token: the snapshot's resourceVersion and the last key served.
 pub fn encode_continue(rv: u64, last: &ObjKey) -> String {
     let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{}\u{0}{}", last.0, last.1)});
-    B64.encode(token.to_string())
+    B64URL.encode(token.to_string())
 }
 
 /// Decodes a continue token, with kube-apiserver's 400 on garbage.
 pub fn decode_continue(token: &str) -> Result<(u64, ObjKey), Status> {
     let bad = |why: &str| Status::bad_request(format!("invalid continue token: {why}"));
-    let raw = B64.decode(token).map_err(|_| bad("continue key is not valid: illegal base64 data"))?;
-    let v: Value = serde_json::from_slice(&raw).map_err(|e| bad(&format!("continue key is not valid: {e}")))?;
+    let raw = B64URL
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad("continue key is not valid: illegal base64 data at input byte 0"))?;
+    let v: Value = serde_json::from_slice(&raw)
+        .map_err(|e| bad(&format!("continue key is not valid: {}", crate::objects::go_json_error(&e, &raw))))?;
     if v["v"] != "meta.k8s.io/v1" {
         return Err(bad("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
     }
@@ -194,8 +218,7 @@ pub fn list(
             None => Status::expired(format!("too old resource version: {} ({oldest})", at.unwrap_or(0))),
         },
     )?;
-    let continue_token =
-        (page.remaining > 0).then(|| encode_continue(page.rev, &page.items.last().expect("limit > 0").0));
+    let continue_token = page.more.then(|| page.items.last().map(|(k, _)| encode_continue(page.rev, k))).flatten();
     let remaining = (page.remaining > 0 && sel.is_empty()).then_some(page.remaining);
     Ok(ListResult { items: page.items, rev: page.rev, continue_token, remaining })
 }
@@ -219,8 +242,11 @@ pub fn list_body(res: &ServedResource, result: &ListResult) -> Bytes {
     let size: usize = result.items.iter().map(|(_, s)| s.bytes.len() + 1).sum();
     let mut out = BytesMut::with_capacity(size + 256);
     let mut meta = json!({"resourceVersion": result.rev.to_string()});
-    if let Some(c) = &result.continue_token {
-        meta["continue"] = c.clone().into();
+    match &result.continue_token {
+        Some(c) => meta["continue"] = c.clone().into(),
+        // Custom resources are listed as unstructured objects, which keep an empty continue.
+        None if !res.is_builtin() => meta["continue"] = "".into(),
+        None => {}
     }
     if let Some(r) = result.remaining {
         meta["remainingItemCount"] = r.into();
@@ -274,6 +300,6 @@ mod tests {
         let e = decode_continue("gibberish!").unwrap_err();
         assert_eq!(e.code, 400);
         assert!(e.message.starts_with("invalid continue token"), "{}", e.message);
-        assert!(decode_continue(&B64.encode("{}")).is_err());
+        assert!(decode_continue(&B64URL.encode("{}")).is_err());
     }
 }

@@ -52,6 +52,15 @@ fn list_type(ctx: Ctx<'_>, fields: &[String], schema: Option<&Value>) -> ListTyp
                 None => ListType::Atomic,
             }
         }
+        // Object metadata follows ObjectMeta's rules whatever the kind.
+        Ctx::Custom if fields.first().is_some_and(|f| f == "metadata") => {
+            let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+            match crate::strategic_merge::list_merge_key("Object", &names) {
+                Some("") => ListType::Set,
+                Some(k) => ListType::Map(vec![k.to_string()]),
+                None => ListType::Atomic,
+            }
+        }
         Ctx::Custom => match schema.and_then(|s| s.get("x-kubernetes-list-type")).and_then(Value::as_str) {
             Some("set") => ListType::Set,
             Some("map") => {

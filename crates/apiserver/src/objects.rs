@@ -66,6 +66,46 @@ pub fn served_as(res: &ServedResource, bytes: Bytes) -> Bytes {
     }
 }
 
+/// A JSON syntax error in the words of Go's encoding/json, which clients match on.
+pub fn go_json_error(e: &serde_json::Error, input: &[u8]) -> String {
+    use serde_json::error::Category;
+    // serde reports 1-based line and column; find the offending byte.
+    let offset = {
+        let mut line = 1;
+        let mut col = 0;
+        let mut at = input.len();
+        for (i, b) in input.iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                col = 0;
+                continue;
+            }
+            col += 1;
+            if line == e.line() && col == e.column() {
+                at = i;
+                break;
+            }
+        }
+        at
+    };
+    let ch = match input.get(offset) {
+        Some(b) if b.is_ascii_graphic() || *b == b' ' => format!("'{}'", *b as char),
+        Some(b) => format!("'\\x{b:02x}'"),
+        None => String::new(),
+    };
+    let text = e.to_string();
+    match e.classify() {
+        Category::Eof => "unexpected end of JSON input".to_string(),
+        Category::Syntax if text.starts_with("key must be a string") && !ch.is_empty() => {
+            format!("invalid character {ch} looking for beginning of object key string")
+        }
+        Category::Syntax if text.starts_with("expected value") && !ch.is_empty() => {
+            format!("invalid character {ch} looking for beginning of value")
+        }
+        _ => text,
+    }
+}
+
 /// The key of an object in its resource.
 pub fn key(res: &ServedResource, namespace: Option<&str>, name: &str) -> ObjKey {
     let ns = if res.namespaced { namespace.unwrap_or_default() } else { "" };
@@ -75,8 +115,12 @@ pub fn key(res: &ServedResource, namespace: Option<&str>, name: &str) -> ObjKey 
 /// Parses a JSON request body into an object, with kube-apiserver's messages.
 pub fn decode_body(res: &ServedResource, body: &[u8]) -> Result<Value, Status> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
+        let mut detail = go_json_error(&e, body);
+        if body.len() <= 256 {
+            detail.push_str(&format!(" ({})", String::from_utf8_lossy(body)));
+        }
         Status::bad_request(format!(
-            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {detail}",
             res.kind
         ))
     })?;
@@ -100,7 +144,13 @@ fn check_type(res: &ServedResource, subresource: Option<&str>, obj: &mut Value) 
     if kind.is_empty() {
         map.insert("kind".into(), want_kind.clone().into());
     } else if kind != want_kind {
-        return Err(invalid(res, &name_of(obj), "kind", &format!("Invalid value: \"{kind}\": must be {want_kind}")));
+        // kube-apiserver qualifies the error with the kind the body claims.
+        let mut s = invalid(res, &name_of(obj), "kind", &format!("Invalid value: \"{kind}\": must be {want_kind}"));
+        s.message = s.message.replacen(&res.kind, &kind, 1);
+        if let Some(d) = s.details.as_mut() {
+            d.kind = kind.clone();
+        }
+        return Err(s);
     }
     if api.is_empty() {
         obj["apiVersion"] = want_api.into();
@@ -258,6 +308,33 @@ fn apply_spec_defaults(res: &ServedResource, obj: &mut Value) {
                 }
             }
         }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("conversion").or_insert(json!({"strategy": "None"}));
+                if let Some(names) = spec.get_mut("names").and_then(Value::as_object_mut) {
+                    if let Some(kind) = names.get("kind").and_then(Value::as_str).map(str::to_string) {
+                        names.entry("listKind").or_insert(json!(format!("{kind}List")));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    if res.group == "apiextensions.k8s.io" {
+        // Go encodes integral float64 values (schema bounds) without a fraction.
+        integral_floats(obj);
+    }
+}
+
+fn integral_floats(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15) {
+                *v = json!(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats),
+        Value::Object(map) => map.values_mut().for_each(integral_floats),
         _ => {}
     }
 }
@@ -439,16 +516,20 @@ pub fn patch(store: &Store, req: &WriteRequest<'_>, patch: PatchBody<'_>) -> Res
         ));
     }
     if patch.content_type == content_type::APPLY_PATCH && req.opts.field_manager.is_none() {
-        return Err(Status::invalid(
-            &res.kind,
-            &res.group,
-            req.name.unwrap_or_default(),
+        let mut s = Status::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
             vec![StatusCause {
                 reason: "FieldValueRequired".into(),
                 message: "Required value: is required for apply patch".into(),
                 field: "fieldManager".into(),
             }],
-        ));
+        );
+        if let Some(d) = s.details.as_mut() {
+            d.name = String::new();
+        }
+        return Err(s);
     }
     let key = key(res, req.namespace, req.name.unwrap_or_default());
     if patch.content_type == content_type::APPLY_PATCH
@@ -485,11 +566,11 @@ fn apply_patch(res: &ServedResource, current: &Value, patch: &PatchBody<'_>) -> 
         content_type::JSON_PATCH => {
             let ops: json_patch::Patch = serde_json::from_slice(patch.body)
                 .map_err(|e| Status::bad_request(format!("the JSON patch is not valid: {e}")))?;
-            json_patch::patch(&mut doc, &ops).map_err(|e| {
+            json_patch::patch(&mut doc, &ops).map_err(|_| {
                 let mut s = Status::failure(
                     422,
                     reason::INVALID,
-                    format!("the server rejected our request due to an error in our request: {e}"),
+                    "the server rejected our request due to an error in our request".to_string(),
                 );
                 s.details = Some(StatusDetails::default());
                 s
@@ -624,9 +705,7 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
                 for k in ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation", "selfLink"] {
                     m.remove(k);
                 }
-                if !dry_run {
-                    m.insert("uid".into(), uuid::Uuid::new_v4().to_string().into());
-                }
+                m.insert("uid".into(), uuid::Uuid::new_v4().to_string().into());
                 m.insert("creationTimestamp".into(), meta::now().into());
                 if meta::tracks_generation(res) {
                     m.insert("generation".into(), 1.into());
@@ -651,11 +730,16 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
                         ));
                     }
                     None if !res.is_builtin() => {
-                        return Err(invalid(
-                            res,
+                        // kube-apiserver names the resource (not the kind) in this one.
+                        return Err(Status::invalid(
+                            &res.plural,
+                            &res.group,
                             &key.1,
-                            "metadata.resourceVersion",
-                            "Invalid value: 0: must be specified for an update",
+                            vec![StatusCause {
+                                reason: "FieldValueInvalid".into(),
+                                message: "Invalid value: 0: must be specified for an update".into(),
+                                field: "metadata.resourceVersion".into(),
+                            }],
                         ));
                     }
                     _ => {}
@@ -805,14 +889,19 @@ fn check_finalizers(res: &ServedResource, name: &str, old: &Value, new: &Value) 
     if added.is_empty() {
         return Ok(());
     }
-    Err(invalid(
-        res,
-        name,
-        "metadata.finalizers",
-        &format!(
-            "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
-        ),
-    ))
+    // Go prints the list as []string{"a", "b"}; kube-apiserver reports the cause twice (once
+    // from the generic update checks, once from ObjectMeta validation).
+    let listed: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
+    let message = format!(
+        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+        listed.join(", ")
+    );
+    let mut s = invalid(res, name, "metadata.finalizers", &message);
+    if let Some(d) = s.details.as_mut() {
+        let c = d.causes[0].clone();
+        d.causes.push(c);
+    }
+    Err(s)
 }
 
 /// Removes an object now, emitting DELETED with a fresh resourceVersion.
@@ -847,17 +936,17 @@ pub fn delete(store: &Store, res: &ServedResource, key: &ObjKey, opts: &DeleteOp
         let uid = meta_str(&obj, "uid").unwrap_or_default();
         let rv = meta_str(&obj, "resourceVersion").unwrap_or_default();
         let failed = match (&pre.uid, &pre.resource_version) {
-            (Some(want), _) if want != uid => {
-                Some(format!("Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"))
-            }
+            (Some(want), _) if want != uid => Some(format!(
+                "the UID in the precondition ({want}) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
+            )),
             (_, Some(want)) if want != rv => Some(format!(
-                "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+                "the ResourceVersion in the precondition ({want}) does not match the ResourceVersion in record ({rv}). The object might have been modified"
             )),
             _ => None,
         };
         if let Some(why) = failed {
             return Err(
-                Status::conflict(&res.plural, &res.group, &key.1, &why).with_details(&key.1, &res.group, &res.kind)
+                Status::conflict(&res.kind, &res.group, &key.1, &why).with_details(&key.1, &res.group, &res.kind)
             );
         }
     }
@@ -876,6 +965,11 @@ pub fn delete(store: &Store, res: &ServedResource, key: &ObjKey, opts: &DeleteOp
             let m = meta_mut(obj.as_object_mut().expect("object"));
             m.insert("deletionTimestamp".into(), meta::now().into());
             m.insert("deletionGracePeriodSeconds".into(), 0.into());
+            // Marking an object for deletion bumps its generation (rest.BeforeDelete).
+            if meta::tracks_generation(res) {
+                let g = m.get("generation").and_then(Value::as_i64).unwrap_or(0);
+                m.insert("generation".into(), (g + 1).into());
+            }
             m.insert("resourceVersion".into(), rv.to_string().into());
             if is_namespace {
                 obj["status"] = json!({"phase": "Terminating"});

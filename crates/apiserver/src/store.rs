@@ -75,7 +75,30 @@ pub struct Event {
 impl Event {
     /// The watch line for this event with another type (selector transitions).
     pub fn line_as(&self, kind: EventType) -> Bytes {
-        if kind == self.kind { self.line.clone() } else { watch_line(kind.as_str(), &self.object.bytes) }
+        if kind == self.kind {
+            return self.line.clone();
+        }
+        // An object that stops matching leaves as DELETED with its previous content at the
+        // event's resourceVersion, as kube-apiserver's watch cache sends it.
+        if kind == EventType::Deleted {
+            if let Some(prev) = &self.prev {
+                return watch_line(kind.as_str(), &with_resource_version(&prev.bytes, self.rv));
+            }
+        }
+        watch_line(kind.as_str(), &self.object.bytes)
+    }
+}
+
+/// An object's bytes with `metadata.resourceVersion` replaced.
+pub fn with_resource_version(bytes: &[u8], rv: u64) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(mut v) => {
+            if let Some(m) = v.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+                m.insert("resourceVersion".into(), rv.to_string().into());
+            }
+            serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
+        }
+        Err(_) => bytes.to_vec(),
     }
 }
 
@@ -201,7 +224,7 @@ impl Store {
         let inner = self.lock();
         let rev = at.unwrap_or(inner.rev);
         let Some(c) = inner.collections.get(resource) else {
-            return Ok(ListPage { items: Vec::new(), remaining: 0, rev });
+            return Ok(ListPage { items: Vec::new(), remaining: 0, more: false, rev });
         };
         if rev < c.compacted {
             return Err(TooOld { oldest: c.compacted + 1 });
@@ -218,7 +241,7 @@ impl Store {
         let in_scope = |k: &ObjKey| namespace.is_none_or(|ns| k.0 == ns) && after.is_none_or(|a| k > a);
         let mut past = overlay.iter().filter(|(k, _)| in_scope(k)).filter_map(|(k, v)| Some((k, (*v)?))).peekable();
         let mut now = range(&c.objects, namespace, after).filter(|(k, _)| !overlay.contains_key(k)).peekable();
-        let mut page = ListPage { items: Vec::new(), remaining: 0, rev };
+        let mut page = ListPage { items: Vec::new(), remaining: 0, more: false, rev };
         loop {
             let next = match (now.peek(), past.peek()) {
                 (None, None) => break,
@@ -233,6 +256,10 @@ impl Store {
                 }
             };
             let (k, v) = next.expect("peeked");
+            // Like etcd, a full page says "more" when any key follows, matching or not.
+            if limit > 0 && page.items.len() == limit {
+                page.more = true;
+            }
             if !keep(v) {
                 continue;
             }
@@ -356,6 +383,8 @@ pub struct ListPage {
     pub items: Vec<(ObjKey, Stored)>,
     /// Matching objects after this page.
     pub remaining: usize,
+    /// Whether the page is full and any object (matching or not) follows it.
+    pub more: bool,
     /// The revision the page was read at.
     pub rev: u64,
 }

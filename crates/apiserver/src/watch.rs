@@ -232,7 +232,15 @@ impl Sender {
                 }
                 self.tx.send(ev.line_as(kind)).await.is_ok()
             }
-            Some(_) => self.event(kind.as_str(), &ev.object.bytes).await,
+            Some(_) => {
+                let object = match (&ev.prev, kind) {
+                    (Some(prev), EventType::Deleted) if ev.kind != EventType::Deleted => {
+                        Bytes::from(crate::store::with_resource_version(&prev.bytes, ev.rv))
+                    }
+                    _ => ev.object.bytes.clone(),
+                };
+                self.event(kind.as_str(), &object).await
+            }
         }
     }
 

@@ -140,7 +140,9 @@ async fn selector_transitions_become_added_and_deleted() {
     http.patch(&format!("{CMS}/x"), "application/merge-patch+json", &set("no")).await.expect(200);
     let e = w.next().await.unwrap();
     assert_eq!(ev(&e), pair("DELETED", "x"), "stops matching -> DELETED");
-    assert_eq!(e["object"]["metadata"]["labels"]["watch"], "no", "with the object's new state");
+    // kube-apiserver's watch cache sends the previous state at the event's resourceVersion.
+    assert_eq!(e["object"]["metadata"]["labels"]["watch"], "me", "with the object's last matching state");
+    assert_eq!(rv_of(&e["object"]), server.revision());
     http.patch(&format!("{CMS}/x"), "application/merge-patch+json", &set("me")).await.expect(200);
     assert_eq!(ev(&w.next().await.unwrap()), pair("ADDED", "x"), "starts matching -> ADDED");
     http.patch(&format!("{CMS}/x"), "application/merge-patch+json", &json!({"data": {"a": "b"}})).await.expect(200);

@@ -6,7 +6,7 @@
 mod common;
 
 /// Steps currently identical to the genuine server (a ratchet).
-const RATCHET: u32 = 42;
+const RATCHET: u32 = 63;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oracle_steps_identical_to_kube_apiserver() {
