@@ -141,3 +141,85 @@ fn no_cluster_configured_is_explained() {
     let out = Command::new(rkube()).args(["api-resources", "--kubeconfig", "/nonexistent/kc"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/kc"));
 }
+
+/// A one-request-per-connection HTTP/1.1 proxy in front of the server that marks the `apps`
+/// group `Stale` in aggregated discovery answers (an aggregated API server that is down).
+async fn stale_apps_proxy(upstream: rkube_client::Client) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let accept = head
+                    .lines()
+                    .find_map(|l| {
+                        l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("accept")).map(|(_, v)| v.trim())
+                    })
+                    .unwrap_or("application/json")
+                    .to_owned();
+                let resp = upstream.get().abs_path(path).header("Accept", &accept).send().await.unwrap();
+                let content_type =
+                    resp.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                let mut body = resp.body.to_vec();
+                if content_type.contains("APIGroupDiscoveryList") {
+                    let mut doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    for item in doc["items"].as_array_mut().unwrap() {
+                        if item["metadata"]["name"] == "apps" {
+                            for v in item["versions"].as_array_mut().unwrap() {
+                                v["freshness"] = "Stale".into();
+                            }
+                        }
+                    }
+                    body = serde_json::to_vec(&doc).unwrap();
+                }
+                let head = format!(
+                    "HTTP/1.1 {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    resp.status,
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partial_discovery_prints_the_rest_and_reports_the_failure() {
+    let server = server_with_crd().await;
+    let mut config = rkube_client::Config::new(server.url().parse().unwrap());
+    config.qps = -1.0;
+    let url = stale_apps_proxy(rkube_client::Client::new(config).unwrap()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, rkube_apiserver::kubeconfig_yaml(&url, None, None)).unwrap();
+    let k = kubeconfig.to_str().unwrap();
+    for bin in kubectls() {
+        let theirs = run(&bin, &tmp.path().join("theirs"), &["api-resources", "--kubeconfig", k]);
+        let ours = run(&rkube(), &tmp.path().join("ours"), &["api-resources", "--kubeconfig", k]);
+        // kubectl through its disk cache drops a stale group silently (its cached client reads
+        // groups without the stale versions and never sees them fail) and exits 0; rkube
+        // prints the same table and then reports the stale group/version, exiting 1.
+        assert!(!ours.status.success());
+        let (theirs_out, ours_out) = (String::from_utf8_lossy(&theirs.stdout), String::from_utf8_lossy(&ours.stdout));
+        assert_eq!(ours_out, theirs_out, "{}", bin.display());
+        assert!(ours_out.contains("pods") && !ours_out.contains("deployments"), "{ours_out}");
+        let expected = "error: unable to retrieve the complete list of server APIs: apps/v1: stale GroupVersion discovery: apps/v1";
+        let ours_err = String::from_utf8_lossy(&ours.stderr);
+        assert!(ours_err.contains(expected), "{ours_err}");
+    }
+}
