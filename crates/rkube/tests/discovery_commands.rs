@@ -223,3 +223,33 @@ async fn partial_discovery_prints_the_rest_and_reports_the_failure() {
         assert!(ours_err.contains(expected), "{ours_err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn context_flag_selects_the_cluster() {
+    let server = server_with_crd().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: broken\n\
+         clusters:\n- name: good\n  cluster:\n    server: {}\n- name: broken\n  cluster:\n    server: http://127.0.0.1:1\n\
+         contexts:\n- name: good\n  context:\n    cluster: good\n    user: u\n- name: broken\n  context:\n    cluster: broken\n    user: u\n\
+         users:\n- name: u\n  user: {{}}\n",
+        server.url()
+    );
+    std::fs::write(&kubeconfig, yaml).unwrap();
+    let k = kubeconfig.to_str().unwrap();
+    let cache = tmp.path().join("cache");
+    assert!(!run(&rkube(), &cache, &["api-versions", "--kubeconfig", k]).status.success(), "current context is broken");
+    let ours = stdout(&rkube(), &cache, &["api-versions", "--kubeconfig", k, "--context", "good"]);
+    assert!(ours.contains("apps/v1\n"), "{ours}");
+    for bin in kubectls() {
+        assert_eq!(
+            ours,
+            stdout(&bin, &cache, &["api-versions", "--kubeconfig", k, "--context", "good"]),
+            "{}",
+            bin.display()
+        );
+    }
+    let missing = run(&rkube(), &cache, &["api-versions", "--kubeconfig", k, "--context", "nope"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope"));
+}
