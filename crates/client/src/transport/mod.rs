@@ -209,7 +209,9 @@ impl Transport {
                 }
             };
             let status = resp.status();
-            if status == http::StatusCode::UNAUTHORIZED && !retried_401 && !matches!(self.config.auth, Auth::None) {
+            // Only credentials that can change (token file, exec plugin) are worth a retry.
+            let refreshable = matches!(self.config.auth, Auth::TokenFile(_) | Auth::Exec(_));
+            if status == http::StatusCode::UNAUTHORIZED && !retried_401 && refreshable {
                 retried_401 = true;
                 self.config.invalidate_after_401(sent_at);
                 tracing::debug!("401 Unauthorized: refreshing credentials and retrying once");
