@@ -77,3 +77,38 @@ async fn watch_decodes_events() {
     }
     assert_eq!(seen, ["w1", "w2"]);
 }
+
+#[tokio::test]
+async fn watch_errors_arrive_as_events_and_the_stream_ends_with_the_watch() {
+    let (server, client) = common::server().await;
+    let cms = rkube_client::Api::<ConfigMap>::namespaced(client.clone(), "default");
+    server.faults().set_watch_gone_probability(1.0);
+    let mut gone = cms.watch(&WatchOptions::default().from_version("1")).await.unwrap();
+    match gone.next().await.unwrap().unwrap() {
+        WatchEvent::Error(status) => {
+            assert_eq!(status.code, 410, "{status:?}");
+            assert!(rkube_core::ApiError::new(status).is_gone());
+        }
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    server.faults().clear();
+
+    // timeoutSeconds: the server ends the watch and the stream ends.
+    let started = std::time::Instant::now();
+    let mut short = cms.watch(&WatchOptions::default().timeout(1)).await.unwrap();
+    assert!(short.next().await.is_none());
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+
+    // Bookmarks decode as such.
+    let mut marked = cms.watch(&WatchOptions::default().bookmarks().timeout(3)).await.unwrap();
+    loop {
+        match marked.next().await {
+            Some(Ok(WatchEvent::Bookmark(b))) => {
+                assert!(!b.metadata.resource_version.is_empty());
+                break;
+            }
+            Some(other) => panic!("unexpected {other:?}"),
+            None => panic!("no bookmark within the watch's 3 s"),
+        }
+    }
+}
