@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generates crates/client/src/clientset/groups.rs: one `clientset!` entry per group/version
-and one accessor per listable resource that k8s-openapi (feature v1_37) has.
+and one accessor per resource that k8s-openapi (feature v1_37) has (listable resources and
+create-only ones such as TokenReview; subresource kinds such as Scale are left out).
 
 Run after changing the k8s-openapi version or feature:
     python3 crates/client/scripts/gen_clientset.py
@@ -55,12 +56,16 @@ def main():
         for f in sorted(files):
             path = os.path.join(dirpath, f)
             text = open(path, encoding="utf-8").read()
-            for m in re.finditer(r"impl crate::ListableResource for (\w+)", text):
+            for m in re.finditer(r"impl crate::Resource for (\w+) \{", text):
                 ty = m.group(1)
                 res = re.search(
                     r"impl crate::Resource for " + ty + r" \{(.*?)\n\}", text, re.S
                 ).group(1)
-                segment = re.search(r'URL_PATH_SEGMENT: &\'static str = "([^"]+)"', res).group(1)
+                segment = re.search(r'URL_PATH_SEGMENT: &\'static str = "([^"]*)"', res).group(1)
+                # Subresource kinds (Scale, Eviction, TokenRequest, Status) and the
+                # discovery documents (empty path segment) are not resources of their own.
+                if not segment or "SubResourceScope" in res:
+                    continue
                 group = re.search(r'GROUP: &\'static str = "([^"]*)"', res).group(1)
                 version = re.search(r'const VERSION: &\'static str = "([^"]+)"', res).group(1)
                 scope = "namespaced" if "NamespaceResourceScope" in res else "cluster"

@@ -71,6 +71,8 @@ fn every_required_group_version_has_an_accessor() {
             p(cs.flowcontrol_v1().flow_schemas()),
             p(cs.resource_v1().resource_claims("ns")),
             p(cs.apiregistration_v1().api_services()),
+            p(cs.authorization_v1().self_subject_access_reviews()),
+            p(cs.authentication_v1().token_reviews()),
         ]
     }
     let client = rkube_client::Client::new(rkube_client::Config::new("http://127.0.0.1:1".parse().unwrap())).unwrap();
@@ -80,4 +82,6 @@ fn every_required_group_version_has_an_accessor() {
     assert_eq!(got[7], "policy/v1/poddisruptionbudgets");
     assert_eq!(got[10], "apiextensions.k8s.io/v1/customresourcedefinitions");
     assert_eq!(got[18], "apiregistration.k8s.io/v1/apiservices");
+    assert_eq!(got[19], "authorization.k8s.io/v1/selfsubjectaccessreviews");
+    assert_eq!(got[20], "authentication.k8s.io/v1/tokenreviews");
 }

@@ -33,6 +33,16 @@ clientset! {
         replica_sets: namespaced ReplicaSet = k8s_openapi::api::apps::v1::ReplicaSet,
         stateful_sets: namespaced StatefulSet = k8s_openapi::api::apps::v1::StatefulSet,
     }
+    authentication_v1 => AuthenticationV1 "authentication.k8s.io/v1" {
+        self_subject_reviews: cluster SelfSubjectReview = k8s_openapi::api::authentication::v1::SelfSubjectReview,
+        token_reviews: cluster TokenReview = k8s_openapi::api::authentication::v1::TokenReview,
+    }
+    authorization_v1 => AuthorizationV1 "authorization.k8s.io/v1" {
+        local_subject_access_reviews: namespaced LocalSubjectAccessReview = k8s_openapi::api::authorization::v1::LocalSubjectAccessReview,
+        self_subject_access_reviews: cluster SelfSubjectAccessReview = k8s_openapi::api::authorization::v1::SelfSubjectAccessReview,
+        self_subject_rules_reviews: cluster SelfSubjectRulesReview = k8s_openapi::api::authorization::v1::SelfSubjectRulesReview,
+        subject_access_reviews: cluster SubjectAccessReview = k8s_openapi::api::authorization::v1::SubjectAccessReview,
+    }
     autoscaling_v1 => AutoscalingV1 "autoscaling/v1" {
         horizontal_pod_autoscalers: namespaced HorizontalPodAutoscaler = k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler,
     }
@@ -62,6 +72,7 @@ clientset! {
         lease_candidates: namespaced LeaseCandidate = k8s_openapi::api::coordination::v1beta1::LeaseCandidate,
     }
     core_v1 => CoreV1 "v1" {
+        bindings: namespaced Binding = k8s_openapi::api::core::v1::Binding,
         component_statuses: cluster ComponentStatus = k8s_openapi::api::core::v1::ComponentStatus,
         config_maps: namespaced ConfigMap = k8s_openapi::api::core::v1::ConfigMap,
         endpoints: namespaced Endpoints = k8s_openapi::api::core::v1::Endpoints,
