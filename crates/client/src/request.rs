@@ -69,6 +69,11 @@ fn path_segment_problem(s: &str) -> Option<&'static str> {
     }
 }
 
+/// A duration as Go's `time.ParseDuration` reads it: `30s`, or `1500ms` below whole seconds.
+fn go_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
+}
+
 impl Request {
     pub(crate) fn new(client: Client, verb: Method) -> Self {
         let timeout = client.config().timeout;
@@ -272,7 +277,15 @@ impl Request {
     }
 
     fn raw(&self, mode: Mode) -> Result<RawRequest, Error> {
-        let path_and_query = self.path_and_query()?;
+        let mut path_and_query = self.path_and_query()?;
+        // Like client-go, the per-request timeout is also sent, so the server gives up too.
+        if let (Mode::Normal, Some(t)) = (mode, self.timeout) {
+            if !self.query.iter().any(|q| q.split('&').any(|p| p.starts_with("timeout="))) {
+                path_and_query.push(if path_and_query.contains('?') { '&' } else { '?' });
+                path_and_query.push_str("timeout=");
+                path_and_query.push_str(&go_duration(t));
+            }
+        }
         let mut headers = self.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -384,6 +397,17 @@ mod tests {
         let g = c.get().gvr(&GroupVersionResource::new("apps", "v1", "deployments")).param("labelSelector", "a=b");
         assert_eq!(g.path_and_query().unwrap(), "/apis/apps/v1/deployments?labelSelector=a%3Db");
         assert_eq!(c.get().abs_path("/version").path_and_query().unwrap(), "/version");
+    }
+
+    #[test]
+    fn timeouts_are_sent_like_client_go() {
+        assert_eq!(go_duration(Duration::from_secs(30)), "30s");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1500ms");
+        let r = client().get().abs_path("/api").query("a=b").timeout(Duration::from_secs(5));
+        assert_eq!(r.raw(Mode::Normal).unwrap().path_and_query, "/api?a=b&timeout=5s");
+        assert_eq!(r.raw(Mode::Watch).unwrap().path_and_query, "/api?a=b");
+        let no_timeout = client().get().abs_path("/api");
+        assert_eq!(no_timeout.raw(Mode::Normal).unwrap().path_and_query, "/api");
     }
 
     #[test]
