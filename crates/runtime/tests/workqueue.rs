@@ -608,3 +608,24 @@ async fn typed_keys_shared_by_clones_across_tasks_and_threads() {
     assert_eq!(seen.len(), 1000);
     assert!(format!("{q:?}").contains("typed"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn object_keys_work_as_items_with_the_default_rate_limiter() {
+    use rkube_core::ObjectKey;
+    let q: WorkQueue<ObjectKey> = WorkQueue::new();
+    let key = ObjectKey::namespaced("default", "web");
+    q.add(key.clone());
+    q.add("default/web".parse().unwrap());
+    assert_eq!(q.len(), 1, "the same key parsed or built collapses");
+    let got = q.get().await.unwrap();
+    assert_eq!(got, key);
+    q.add_rate_limited(got.clone());
+    q.done(&got);
+    assert_eq!(q.num_requeues(&key), 1);
+    let start = Instant::now();
+    assert_eq!(q.get().await.unwrap(), key);
+    assert!(start.elapsed() >= Duration::from_millis(5), "first retry waits the 5 ms base delay");
+    q.forget(&key);
+    q.done(&key);
+    assert_eq!(q.num_requeues(&key), 0);
+}
