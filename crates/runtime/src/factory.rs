@@ -154,6 +154,28 @@ impl InformerFactory {
         })
     }
 
+    /// The shared informer of a built-in kind read in Kubernetes' protobuf encoding (as
+    /// client-go's typed informers do); answers in JSON are decoded as JSON.
+    pub fn protobuf<K>(&self, scope: Scope, opts: InformerOptions<K>) -> SharedInformer<K>
+    where
+        K: Resource + rkube_protobuf::HasProtobuf,
+        K::Message: Send + 'static,
+    {
+        let ar = K::api_resource();
+        let key = Key::new("protobuf", &ar, scope);
+        let client = self.client.clone();
+        let ns = key.scope.namespace.clone();
+        self.get_or_make(key, move || {
+            let api: Api<K> = match (ar.namespaced, ns) {
+                (true, Some(ns)) => Api::namespaced(client, &ns),
+                (true, None) => Api::all(client),
+                (false, _) => Api::cluster(client),
+            };
+            let source = crate::protobuf_source::ProtobufSource::new(api, !opts.keep_managed_fields);
+            (Arc::new(source), opts)
+        })
+    }
+
     /// The shared informer of any resource as dynamic objects.
     pub fn dynamic(&self, resource: &ApiResource, scope: Scope) -> SharedInformer<DynamicObject> {
         let key = Key::new("dynamic", resource, scope);

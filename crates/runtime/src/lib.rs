@@ -4,6 +4,7 @@ pub mod backoff;
 pub mod factory;
 pub mod informer;
 pub mod lister;
+pub mod protobuf_source;
 pub mod reflector;
 pub mod source;
 pub mod store;

@@ -109,40 +109,40 @@ impl<K: Object> ListWatch<K> for TypedSource<K> {
             let url = req.path_and_query().unwrap_or_default();
             let bytes = req.stream().await?;
             let decoder = WatchDecoder::<K>::new().skipping_managed_fields(skip);
-            let events = futures::stream::unfold((bytes, decoder, false), move |(mut bytes, mut dec, done)| {
-                let url = url.clone();
-                async move {
-                    loop {
-                        if let Some(ev) = dec.next_event() {
-                            let ev = ev.map_err(|source| Error::WatchDecode { url: url.clone(), source });
-                            return Some((ev, (bytes, dec, done)));
-                        }
-                        if done {
-                            return dec.finish().map(|ev| {
-                                (
-                                    ev.map_err(|source| Error::WatchDecode { url: url.clone(), source }),
-                                    (bytes, dec, true),
-                                )
-                            });
-                        }
-                        match bytes.next().await {
-                            Some(Ok(chunk)) => dec.push(&chunk),
-                            Some(Err(e)) => return Some((Err(e), (bytes, dec, true))),
-                            None => {
-                                return dec.finish().map(|ev| {
-                                    (
-                                        ev.map_err(|source| Error::WatchDecode { url: url.clone(), source }),
-                                        (bytes, dec, true),
-                                    )
-                                });
-                            }
-                        }
-                    }
-                }
-            });
-            Ok(events.boxed())
+            Ok(json_watch(bytes.boxed(), decoder, url))
         })
     }
+}
+
+/// Decodes a newline-delimited JSON watch stream with `decoder`.
+pub(crate) fn json_watch<K: Object>(
+    bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
+    decoder: WatchDecoder<K>,
+    url: String,
+) -> WatchStream<K> {
+    let decode_err = |url: &str, source| Error::WatchDecode { url: url.to_string(), source };
+    futures::stream::unfold((bytes, decoder, false), move |(mut bytes, mut dec, done)| {
+        let url = url.clone();
+        async move {
+            loop {
+                if let Some(ev) = dec.next_event() {
+                    return Some((ev.map_err(|e| decode_err(&url, e)), (bytes, dec, done)));
+                }
+                if done {
+                    return None;
+                }
+                match bytes.next().await {
+                    Some(Ok(chunk)) => dec.push(&chunk),
+                    Some(Err(e)) => return Some((Err(e), (bytes, dec, true))),
+                    None => {
+                        let last = dec.finish()?;
+                        return Some((last.map_err(|e| decode_err(&url, e)), (bytes, dec, true)));
+                    }
+                }
+            }
+        }
+    })
+    .boxed()
 }
 
 /// Lists and watches any resource as `PartialObjectMetadata` (metadata only), using the

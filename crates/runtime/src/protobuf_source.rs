@@ -1,0 +1,171 @@
+//! Lists and watches of built-in kinds in Kubernetes' protobuf encoding, as client-go's typed
+//! informers use by default. Falls back to JSON per response when the server answers JSON
+//! (custom resources, or servers that do not speak protobuf).
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
+use k8s_pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
+use prost::Message;
+use rkube_client::{Api, Error};
+use rkube_core::watch::{Bookmark, BookmarkMeta};
+use rkube_core::{ListOptions, Object, ObjectList, Status, WatchEvent, WatchOptions};
+use rkube_protobuf::{Convert, HasProtobuf, wire};
+
+use crate::source::{ListWatch, Page, WatchStream, json_watch};
+
+const ACCEPT_LIST: &str = "application/vnd.kubernetes.protobuf, application/json";
+const ACCEPT_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=watch, application/json";
+
+/// A typed source of a built-in kind that asks for protobuf.
+pub struct ProtobufSource<K> {
+    api: Api<K>,
+    skip_managed_fields: bool,
+}
+
+impl<K: Object + HasProtobuf> ProtobufSource<K> {
+    /// A source over `api`; `skip_managed_fields` drops them before objects are stored.
+    pub fn new(api: Api<K>, skip_managed_fields: bool) -> Self {
+        Self { api, skip_managed_fields }
+    }
+}
+
+/// The first field of every list message, without decoding the items.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ListHead {
+    #[prost(message, optional, tag = "1")]
+    metadata: Option<pb_meta::ListMeta>,
+}
+
+fn decode_err(url: &str, what: impl std::fmt::Display) -> Error {
+    Error::InvalidRequest(format!("GET {url}: undecodable protobuf answer: {what}"))
+}
+
+fn decode_object<K: Object + HasProtobuf>(enveloped: &[u8], skip: bool) -> Result<K, wire::Error> {
+    let env = wire::decode_envelope(enveloped)?;
+    let mut obj = K::from_pb(K::Message::decode(env.raw.as_slice())?);
+    if skip {
+        obj.meta_mut().managed_fields = None;
+    }
+    Ok(obj)
+}
+
+impl<K: Object + HasProtobuf> ListWatch<K> for ProtobufSource<K>
+where
+    K::Message: Send + 'static,
+{
+    fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<Page<K>, Error>> {
+        let req = self.api.request(http::Method::GET).query(opts.to_query()).header("accept", ACCEPT_LIST);
+        let skip = self.skip_managed_fields;
+        Box::pin(async move {
+            let url = req.path_and_query().unwrap_or_default();
+            let bytes = req.bytes().await?;
+            if !wire::is_protobuf(&bytes) {
+                // The server answered JSON: decode it the usual way.
+                let list: ObjectList<K> = serde_json::from_slice(&rkube_core::strip::strip_managed_fields(&bytes))
+                    .map_err(|source| Error::Decode { verb: "GET".into(), url: url.clone(), target: "list", source })?;
+                return Ok(Page {
+                    resource_version: list.resource_version().unwrap_or_default().to_string(),
+                    continue_token: list.continue_token().map(str::to_string),
+                    items: futures::future::ready(Ok(list.items)).boxed(),
+                });
+            }
+            let env = wire::decode_envelope(&bytes).map_err(|e| decode_err(&url, e))?;
+            let head = ListHead::decode(env.raw.as_slice()).map_err(|e| decode_err(&url, e))?;
+            let meta: ListMeta = head.metadata.map(Convert::from_pb).unwrap_or_default();
+            let items = tokio::task::spawn_blocking(move || {
+                rkube_protobuf::decode_list::<K>(&bytes)
+                    .map(|(_, mut items)| {
+                        if skip {
+                            for o in &mut items {
+                                o.meta_mut().managed_fields = None;
+                            }
+                        }
+                        items
+                    })
+                    .map_err(|e| decode_err(&url, e))
+            })
+            .map(|joined| joined.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}")))))
+            .boxed();
+            Ok(Page {
+                resource_version: meta.resource_version.unwrap_or_default(),
+                continue_token: meta.continue_.filter(|t| !t.is_empty()),
+                items,
+            })
+        })
+    }
+
+    fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<K>, Error>> {
+        let req = self.api.request(http::Method::GET).query(opts.to_query()).header("accept", ACCEPT_WATCH);
+        let skip = self.skip_managed_fields;
+        Box::pin(async move {
+            let url = req.path_and_query().unwrap_or_default();
+            let mut bytes = req.stream().await?;
+            let first = bytes.next().await.transpose()?.unwrap_or_default();
+            if !first.is_empty() && first[0] == b'{' {
+                // JSON after all: decode lines.
+                let decoder = rkube_core::watch::WatchDecoder::<K>::new().skipping_managed_fields(skip);
+                return Ok(json_watch(futures::stream::iter([Ok(first)]).chain(bytes).boxed(), decoder, url));
+            }
+            let state = (bytes, first.to_vec(), false);
+            let events = futures::stream::unfold(state, move |(mut bytes, mut buf, done)| {
+                let url = url.clone();
+                async move {
+                    loop {
+                        match wire::read_watch_frame(&buf) {
+                            Ok(Some((kind, object, used))) => {
+                                buf.drain(..used);
+                                let ev = event::<K>(&kind, &object, skip).map_err(|e| decode_err(&url, e));
+                                return Some((ev, (bytes, buf, done)));
+                            }
+                            Ok(None) if done => return None,
+                            Ok(None) => {}
+                            Err(e) => return Some((Err(decode_err(&url, e)), (bytes, Vec::new(), true))),
+                        }
+                        match bytes.next().await {
+                            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                            Some(Err(e)) => return Some((Err(e), (bytes, Vec::new(), true))),
+                            None if buf.is_empty() => return None,
+                            None => {
+                                return Some((
+                                    Err(decode_err(&url, "stream ended inside a frame")),
+                                    (bytes, Vec::new(), true),
+                                ));
+                            }
+                        }
+                    }
+                }
+            });
+            Ok(events.boxed())
+        })
+    }
+}
+
+fn event<K: Object + HasProtobuf>(kind: &str, object: &[u8], skip: bool) -> Result<WatchEvent<K>, wire::Error> {
+    Ok(match kind {
+        "ADDED" => WatchEvent::Added(decode_object(object, skip)?),
+        "MODIFIED" => WatchEvent::Modified(decode_object(object, skip)?),
+        "DELETED" => WatchEvent::Deleted(decode_object(object, skip)?),
+        "BOOKMARK" => {
+            let obj: K = decode_object(object, false)?;
+            let meta = obj.meta();
+            WatchEvent::Bookmark(Bookmark {
+                metadata: BookmarkMeta {
+                    resource_version: meta.resource_version.clone().unwrap_or_default(),
+                    annotations: meta.annotations.clone().unwrap_or_default(),
+                },
+            })
+        }
+        _ => {
+            let env = wire::decode_envelope(object)?;
+            let s = pb_meta::Status::decode(env.raw.as_slice())?;
+            let mut status = Status::failure(
+                s.code.unwrap_or(500) as u16,
+                s.reason.as_deref().unwrap_or(""),
+                s.message.unwrap_or_default(),
+            );
+            status.status = s.status.unwrap_or_else(|| "Failure".into());
+            WatchEvent::Error(status)
+        }
+    })
+}

@@ -1,0 +1,91 @@
+//! Informers that read built-in kinds in protobuf from the embedded API server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Recorder, Seen, server};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+use rkube_client::Api;
+use rkube_core::options::WriteOptions;
+use rkube_core::{DeleteOptions, ObjectKey, Patch};
+use rkube_runtime::{InformerFactory, InformerOptions, Scope, SharedInformer};
+use serde_json::json;
+
+fn cm(name: &str) -> ConfigMap {
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            managed_fields: Some(vec![ManagedFieldsEntry {
+                manager: Some("t".into()),
+                operation: Some("Update".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        },
+        data: Some([("k".to_string(), "v".to_string())].into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn protobuf_informers_sync_and_follow_changes() {
+    for watch_list in [true, false] {
+        let (_server, client) = server().await;
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let w = WriteOptions::default();
+        for i in 0..12 {
+            api.create(&w, &cm(&format!("c{i:02}"))).await.unwrap();
+        }
+        let mut opts = InformerOptions::default();
+        opts.reflector.use_watch_list = watch_list;
+        opts.reflector.page_size = 5;
+        let factory = InformerFactory::new(client.clone());
+        let inf: SharedInformer<ConfigMap> = factory.protobuf(Scope::namespace("default"), opts);
+        let rec = Recorder::default();
+        inf.add_handler(rec.clone(), None);
+        factory.start();
+        assert!(inf.wait_for_sync(Duration::from_secs(10)).await, "watch_list={watch_list}");
+        assert_eq!(inf.store().len(), 12);
+        let c00 = inf.store().get(&ObjectKey::namespaced("default", "c00")).unwrap();
+        assert_eq!(c00.data.as_ref().unwrap()["k"], "v");
+        assert!(c00.metadata.managed_fields.is_none(), "dropped by default");
+        assert!(c00.metadata.uid.is_some() && c00.metadata.creation_timestamp.is_some());
+
+        let patched = api.patch("c00", &w, &Patch::Merge(json!({"data": {"k": "v2"}}))).await.unwrap();
+        api.delete("c01", &DeleteOptions::default()).await.unwrap();
+        rec.wait_for("update and delete", |s| {
+            s.iter().any(|e| matches!(e, Seen::Delete(n, false) if n == "c01"))
+                && s.iter().any(|e| matches!(e, Seen::Update(n, _, _) if n == "c00"))
+        })
+        .await;
+        let now = inf.store().get(&ObjectKey::namespaced("default", "c00")).unwrap();
+        assert_eq!(now.metadata.resource_version, patched.metadata.resource_version);
+        assert_eq!(now.data.as_ref().unwrap()["k"], "v2");
+        factory.shutdown();
+    }
+}
+
+#[tokio::test]
+async fn protobuf_pods_keep_every_field_the_json_path_has() {
+    let (_server, client) = server().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "p", "labels": {"app": "web"}, "annotations": {"a": "b"}},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "nginx",
+            "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}},
+            "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}
+    }))
+    .unwrap();
+    pods.create(&WriteOptions::default(), &pod).await.unwrap();
+    let factory = InformerFactory::new(client.clone());
+    let keep = InformerOptions { keep_managed_fields: true, ..InformerOptions::default() };
+    let pb: SharedInformer<Pod> = factory.protobuf(Scope::namespace("default"), keep.clone());
+    let js: SharedInformer<Pod> = factory.typed_with(Scope::namespace("default").labels("app=web"), keep);
+    factory.start();
+    assert!(factory.wait_for_cache_sync(Duration::from_secs(10)).await);
+    let key = ObjectKey::namespaced("default", "p");
+    assert_eq!(*pb.store().get(&key).unwrap(), *js.store().get(&key).unwrap());
+    factory.shutdown();
+}
