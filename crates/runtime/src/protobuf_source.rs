@@ -104,8 +104,7 @@ where
             let first = bytes.next().await.transpose()?.unwrap_or_default();
             if !first.is_empty() && first[0] == b'{' {
                 // JSON after all: decode lines.
-                let decoder = rkube_core::watch::WatchDecoder::<K>::new().skipping_managed_fields(skip);
-                return Ok(json_watch(futures::stream::iter([Ok(first)]).chain(bytes).boxed(), decoder, url));
+                return Ok(json_watch(futures::stream::iter([Ok(first)]).chain(bytes).boxed(), skip, url));
             }
             let state = (bytes, first.to_vec(), false);
             let events = futures::stream::unfold(state, move |(mut bytes, mut buf, done)| {

@@ -108,41 +108,79 @@ impl<K: Object> ListWatch<K> for TypedSource<K> {
         Box::pin(async move {
             let url = req.path_and_query().unwrap_or_default();
             let bytes = req.stream().await?;
-            let decoder = WatchDecoder::<K>::new().skipping_managed_fields(skip);
-            Ok(json_watch(bytes.boxed(), decoder, url))
+            Ok(json_watch(bytes.boxed(), skip, url))
         })
     }
 }
 
-/// Decodes a newline-delimited JSON watch stream with `decoder`.
+/// Decodes a newline-delimited JSON watch stream. Complete lines are cut into batches as
+/// chunks arrive and decoded on tokio's blocking pool, two batches at a time, in order: the
+/// async thread only moves bytes, and an initial watch-list burst decodes on both cores.
 pub(crate) fn json_watch<K: Object>(
     bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
-    decoder: WatchDecoder<K>,
+    skip_managed_fields: bool,
     url: String,
 ) -> WatchStream<K> {
-    let decode_err = |url: &str, source| Error::WatchDecode { url: url.to_string(), source };
-    futures::stream::unfold((bytes, decoder, false), move |(mut bytes, mut dec, done)| {
-        let url = url.clone();
-        async move {
-            loop {
-                if let Some(ev) = dec.next_event() {
-                    return Some((ev.map_err(|e| decode_err(&url, e)), (bytes, dec, done)));
-                }
-                if done {
-                    return None;
-                }
-                match bytes.next().await {
-                    Some(Ok(chunk)) => dec.push(&chunk),
-                    Some(Err(e)) => return Some((Err(e), (bytes, dec, true))),
-                    None => {
-                        let last = dec.finish()?;
-                        return Some((last.map_err(|e| decode_err(&url, e)), (bytes, dec, true)));
+    line_batches(bytes)
+        .map(move |batch| {
+            let url = url.clone();
+            async move {
+                let batch = match batch {
+                    Ok(b) => b,
+                    Err(e) => return vec![Err(e)],
+                };
+                let decoded = tokio::task::spawn_blocking(move || {
+                    let mut dec = WatchDecoder::<K>::new().skipping_managed_fields(skip_managed_fields);
+                    dec.push(&batch);
+                    let mut out = Vec::new();
+                    while let Some(ev) = dec.next_event() {
+                        out.push(ev);
                     }
+                    out.extend(dec.finish());
+                    out
+                })
+                .await;
+                match decoded {
+                    Ok(events) => events
+                        .into_iter()
+                        .map(|ev| ev.map_err(|source| Error::WatchDecode { url: url.clone(), source }))
+                        .collect(),
+                    Err(e) => vec![Err(Error::InvalidRequest(format!("decoding task failed: {e}")))],
+                }
+            }
+        })
+        .buffered(2)
+        .flat_map(futures::stream::iter)
+        .boxed()
+}
+
+/// Regroups a byte stream into batches of complete lines (the last may lack its newline
+/// when the stream ends).
+fn line_batches(
+    bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send {
+    futures::stream::unfold((bytes, bytes::BytesMut::new(), false), |(mut bytes, mut buf, done)| async move {
+        if done {
+            return None;
+        }
+        loop {
+            match bytes.next().await {
+                Some(Ok(chunk)) => {
+                    buf.extend_from_slice(&chunk);
+                    if let Some(last) = buf.iter().rposition(|b| *b == b'\n') {
+                        let batch = buf.split_to(last + 1).freeze();
+                        return Some((Ok(batch), (bytes, buf, false)));
+                    }
+                }
+                Some(Err(e)) => return Some((Err(e), (bytes, buf, true))),
+                None if buf.is_empty() => return None,
+                None => {
+                    let rest = buf.split().freeze();
+                    return Some((Ok(rest), (bytes, buf, true)));
                 }
             }
         }
     })
-    .boxed()
 }
 
 /// Lists and watches any resource as `PartialObjectMetadata` (metadata only), using the
