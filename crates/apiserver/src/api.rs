@@ -46,6 +46,8 @@ pub struct Api {
     pub watch_list: bool,
     /// host:port clients reach this server at.
     pub server_address: String,
+    /// Container logs written by tests, for `pods/log`.
+    pub pod_logs: crate::pod_logs::PodLogs,
 }
 
 fn not_found() -> Status {
@@ -171,6 +173,9 @@ impl Api {
             None => {}
             Some("status") if res.has_status => {}
             Some("scale") if res.scale.is_some() => {}
+            Some("log" | "eviction") if res.group.is_empty() && res.plural == "pods" => {
+                return self.pod_subresource(&res, &method, &path, &query, body).await;
+            }
             Some(_) => return Err(not_found()),
         }
         let ns = path.namespace.as_deref();
@@ -285,6 +290,63 @@ impl Api {
                 405,
                 reason::METHOD_NOT_ALLOWED,
                 "the server does not allow this method on the requested resource".to_string(),
+            )),
+        }
+    }
+
+    /// `pods/log` (GET) and `pods/eviction` (POST).
+    async fn pod_subresource(
+        &self,
+        res: &Arc<ServedResource>,
+        method: &Method,
+        path: &ResourcePath,
+        query: &QueryReader,
+        body: Incoming,
+    ) -> Result<Response<Body>, Status> {
+        let name = path.name.as_deref().ok_or_else(not_found)?;
+        let key = objects::key(res, path.namespace.as_deref(), name);
+        let stored = self.store.get(&res.storage_key(), &key).ok_or_else(|| Status::not_found("pods", "", name))?;
+        match (path.subresource.as_deref(), method) {
+            (Some("log"), &Method::GET) => {
+                let pod: Value = serde_json::from_slice(&stored.bytes).unwrap_or_default();
+                let read = self.pod_logs.read(&pod, query)?;
+                let mut resp = match read.follow {
+                    None => Response::new(response::full(read.text)),
+                    Some(rx) => {
+                        let first = read.text.clone();
+                        let seen = rx.borrow().len();
+                        let later = futures::stream::unfold((rx, seen), |(mut rx, seen)| async move {
+                            rx.changed().await.ok()?;
+                            let log = rx.borrow_and_update().clone();
+                            let new = Bytes::from(crate::pod_logs::since(&log, seen).to_string());
+                            Some((new, (rx, log.len())))
+                        });
+                        let s = futures::StreamExt::chain(futures::stream::iter([first]), later);
+                        Response::new(response::stream(s))
+                    }
+                };
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+                Ok(resp)
+            }
+            (Some("eviction"), &Method::POST) => {
+                let body = self.read_body(body).await?;
+                let eviction: Value = serde_json::from_slice(&body)
+                    .map_err(|e| Status::bad_request(format!("error decoding Eviction: {e}")))?;
+                let opts: DeleteOptions =
+                    serde_json::from_value(eviction.get("deleteOptions").cloned().unwrap_or(json!({})))
+                        .map_err(|e| Status::bad_request(format!("error decoding deleteOptions: {e}")))?;
+                if let objects::Deleted::Gone(last) = objects::delete(&self.store, res, &key, &opts)? {
+                    self.after_delete(res, &last.bytes, &opts);
+                    self.pod_logs.forget(&key.0, &key.1);
+                }
+                let mut ok = Status::success(None);
+                ok.code = 201;
+                Ok(response::json_value(StatusCode::CREATED, &ok))
+            }
+            _ => Err(Status::failure(
+                405,
+                reason::METHOD_NOT_ALLOWED,
+                "the server does not allow this method on the requested resource",
             )),
         }
     }
@@ -419,6 +481,10 @@ impl Api {
             let plural = obj.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default();
             self.registry.remove_crd(group, plural);
             self.store.drop_resource(&format!("{plural}.{group}"));
+        }
+        if res.group.is_empty() && res.plural == "pods" {
+            let meta = |f: &str| obj.pointer(&format!("/metadata/{f}")).and_then(Value::as_str).unwrap_or_default();
+            self.pod_logs.forget(meta("namespace"), meta("name"));
         }
         if let Some(uid) = obj.pointer("/metadata/uid").and_then(Value::as_str) {
             crate::gc::collect(&self.store, &self.registry, uid, opts.propagation_policy);

@@ -27,6 +27,7 @@ mod managed_fields;
 pub mod meta;
 mod objects;
 mod openapi;
+pub mod pod_logs;
 mod protobuf;
 pub mod registry;
 mod response;

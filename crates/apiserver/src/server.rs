@@ -123,6 +123,7 @@ impl ApiServer {
             max_body: opts.max_body,
             bookmark_interval: opts.bookmark_interval,
             watch_list: opts.watch_list,
+            pod_logs: Default::default(),
             server_address: addr.to_string(),
         });
         seed(&api, &opts.seed)?;
@@ -169,6 +170,11 @@ impl ApiServer {
     /// The fault injector, to switch faults on and off from a test.
     pub fn faults(&self) -> &Faults {
         &self.api.faults
+    }
+
+    /// Appends text to a pod container's log, served by `pods/log` (and to its followers).
+    pub fn append_pod_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        self.api.pod_logs.append(namespace, pod, container, text);
     }
 
     /// The current resourceVersion of the store.
