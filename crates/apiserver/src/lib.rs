@@ -25,6 +25,7 @@ pub mod faults;
 mod gc;
 mod managed_fields;
 pub mod meta;
+mod names;
 mod objects;
 mod openapi;
 pub mod pod_logs;

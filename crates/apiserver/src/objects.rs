@@ -441,6 +441,9 @@ pub fn create(store: &Store, req: &WriteRequest<'_>, body: &[u8]) -> Result<Writ
             "the name of the object ({name}) does not match the name on the URL ({url_name})"
         )));
     }
+    if let Err(why) = crate::names::validate(&res.group, &res.plural, &name) {
+        return Err(invalid(res, &name, "metadata.name", &why));
+    }
     if res.namespaced {
         check_namespace(store, req.namespace.unwrap_or_default())?;
     }
