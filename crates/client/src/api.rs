@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::protobuf;
 use crate::request::Request;
 use crate::watch::WatchStream;
 
@@ -155,12 +156,41 @@ impl<K: Object> Api<K> {
 
     /// Gets one object with options (resourceVersion).
     pub async fn get_with(&self, name: &str, options: &GetOptions) -> Result<K, Error> {
-        self.object(http::Method::GET, name).query(options.to_query()).into().await
+        let req = self.object(http::Method::GET, name).query(options.to_query());
+        match self.protobuf() {
+            Some(codec) => protobuf::object(req, codec).await,
+            None => req.into().await,
+        }
     }
 
     /// Lists objects (one page when `limit` is set: follow `continue_token()`).
     pub async fn list(&self, options: &ListOptions) -> Result<ObjectList<K>, Error> {
-        self.collection(http::Method::GET).query(options.to_query()).into().await
+        let req = self.collection(http::Method::GET).query(options.to_query());
+        match self.protobuf() {
+            Some(codec) => protobuf::list(req, codec).await,
+            None => req.into().await,
+        }
+    }
+
+    /// The protobuf codec to use for this kind, when the config asks for protobuf.
+    fn protobuf(&self) -> Option<&'static rkube_protobuf::registry::Codec> {
+        if !self.client.config().protobuf || self.metadata_only {
+            return None;
+        }
+        rkube_protobuf::registry::codec::<K>()
+    }
+
+    async fn write(&self, req: Request, object: &K) -> Result<K, Error> {
+        match self.protobuf().and_then(|c| (c.encode)(object).map(|body| (c, body))) {
+            Some((codec, body)) => {
+                match protobuf::object(req.clone().body(body, rkube_protobuf::CONTENT_TYPE), codec).await {
+                    // A server that does not take protobuf bodies gets JSON, as client-go does.
+                    Err(e) if e.status_code() == Some(415) => req.json(object).into().await,
+                    other => other,
+                }
+            }
+            None => req.json(object).into().await,
+        }
     }
 
     /// Watches objects; the stream yields events until the server ends the watch.
@@ -179,12 +209,12 @@ impl<K: Object> Api<K> {
 
     /// Creates an object (its namespace must match or be empty).
     pub async fn create(&self, options: &WriteOptions, object: &K) -> Result<K, Error> {
-        self.collection(http::Method::POST).query(options.to_query()).json(object).into().await
+        self.write(self.collection(http::Method::POST).query(options.to_query()), object).await
     }
 
     /// Replaces an object (PUT); a stale resourceVersion gives 409 Conflict.
     pub async fn replace(&self, name: &str, options: &WriteOptions, object: &K) -> Result<K, Error> {
-        self.object(http::Method::PUT, name).query(options.to_query()).json(object).into().await
+        self.write(self.object(http::Method::PUT, name).query(options.to_query()), object).await
     }
 
     /// Replaces an object's status through the `status` subresource.

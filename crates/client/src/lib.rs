@@ -14,6 +14,7 @@ pub mod dynamic;
 pub mod error;
 pub mod limiter;
 pub mod metadata;
+mod protobuf;
 pub mod request;
 pub mod response;
 pub mod subresource;

@@ -12,6 +12,7 @@ pub mod convert;
 #[allow(missing_docs)]
 pub mod generated;
 pub mod kinds;
+pub mod registry;
 pub mod wire;
 
 pub use convert::Convert;

@@ -90,6 +90,10 @@ pub struct Config {
     pub burst: u32,
     /// Do not ask for gzip-compressed responses.
     pub disable_compression: bool,
+    /// Read and write built-in kinds in Kubernetes' protobuf encoding (client-go's default
+    /// for typed clients); off by default. Answers in JSON are still understood, and a
+    /// server that refuses protobuf bodies (415) gets the request again in JSON.
+    pub protobuf: bool,
 }
 
 /// Impersonation settings, sent as `Impersonate-*` headers.
@@ -155,6 +159,7 @@ impl Config {
             qps: DEFAULT_QPS,
             burst: DEFAULT_BURST,
             disable_compression: false,
+            protobuf: false,
         }
     }
 
@@ -286,6 +291,7 @@ impl fmt::Debug for Config {
             .field("qps", &self.qps)
             .field("burst", &self.burst)
             .field("disable_compression", &self.disable_compression)
+            .field("protobuf", &self.protobuf)
             .finish()
     }
 }

@@ -1,0 +1,74 @@
+//! Protobuf codecs reachable by Rust type, so generic code (the client's `Api<K>`) can use
+//! protobuf for the kinds that have it without a trait bound on every caller.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
+
+use crate::kinds::{HasProtobuf, decode, decode_list, encode};
+use crate::wire::Error;
+
+/// A decoded value of an erased type (`Box<K>` or `Box<Vec<K>>`).
+pub type Erased = Box<dyn Any + Send>;
+
+/// A decoded list: its metadata and the erased `Box<Vec<K>>` of items.
+pub type ErasedList = (ListMeta, Erased);
+
+/// Decoders and the encoder of one kind, type-erased.
+pub struct Codec {
+    /// Decodes an enveloped object into a `Box<K>`.
+    pub decode: fn(&[u8]) -> Result<Erased, Error>,
+    /// Decodes a list into its metadata and a `Box<Vec<K>>`.
+    pub decode_list: fn(&[u8]) -> Result<ErasedList, Error>,
+    /// Encodes a `&K` (`None` when given another type).
+    pub encode: fn(&dyn Any) -> Option<Vec<u8>>,
+}
+
+fn codec_of<K: HasProtobuf + Clone + Send + 'static>() -> Codec {
+    Codec {
+        decode: |b| decode::<K>(b).map(|k| Box::new(k) as Erased),
+        decode_list: |b| decode_list::<K>(b).map(|(m, items)| (m, Box::new(items) as Erased)),
+        encode: |any| any.downcast_ref::<K>().map(|k| encode(k.clone())),
+    }
+}
+
+/// The protobuf codec of type `K`, if it is a built-in kind with one.
+pub fn codec<K: 'static>() -> Option<&'static Codec> {
+    static CODECS: OnceLock<HashMap<TypeId, Codec>> = OnceLock::new();
+    CODECS
+        .get_or_init(|| {
+            let mut map = HashMap::new();
+            macro_rules! register {
+                ($g:literal, $v:literal, $k:literal, $o:ty, $p:ty) => {
+                    map.insert(TypeId::of::<$o>(), codec_of::<$o>());
+                };
+            }
+            crate::for_each_kind!(register);
+            map
+        })
+        .get(&TypeId::of::<K>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    #[test]
+    fn codecs_round_trip_by_type() {
+        let c = codec::<ConfigMap>().expect("ConfigMap has protobuf");
+        let cm = ConfigMap {
+            metadata: ObjectMeta { name: Some("a".into()), ..Default::default() },
+            data: Some([("k".to_string(), "v".to_string())].into()),
+            ..Default::default()
+        };
+        let bytes = (c.encode)(&cm).unwrap();
+        let back = (c.decode)(&bytes).unwrap().downcast::<ConfigMap>().unwrap();
+        assert_eq!(back.data, cm.data);
+        assert!((c.encode)(&42u8).is_none());
+        assert!(codec::<String>().is_none());
+    }
+}
