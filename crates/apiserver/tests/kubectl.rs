@@ -259,8 +259,14 @@ async fn imperative_1_31() {
     imperative("/usr/lib/google-cloud-sdk/bin/kubectl.1.31", false).await;
 }
 
+/// kubectl 1.32+ sends protobuf bodies for these imperative creates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn imperative_newest_run() {
+async fn imperative_newest() {
+    imperative(KUBECTL_NEWEST, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imperative_newest_from_manifests() {
     imperative(KUBECTL_NEWEST, true).await;
 }
 
