@@ -16,7 +16,7 @@ Usage:
       --pb ~/.cargo/registry/src/*/k8s-pb-0.9.0 \
       --openapi ~/.cargo/registry/src/*/k8s-openapi-0.29.0/src/v1_37 \
       --go-api <k8s.io/api checkout> --go-apimachinery <...> --go-apiextensions <...> \
-      > crates/protobuf/src/generated.rs
+      > crates/protobuf/src/generated.rs && cargo fmt -p rkube-protobuf
 
 Go checkouts may be bare git directories (read with `git show HEAD:path`) or work trees.
 The output is checked in; the generator runs only when a crate version changes.
