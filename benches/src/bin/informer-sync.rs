@@ -15,9 +15,10 @@
 //! With `--generate N` (and no `--kubeconfig`) it starts the embedded API server seeded with
 //! N generated objects (pods of about 7 KB, or ConfigMaps of about 1 KB), writes a
 //! kubeconfig to a temporary file and runs itself against it in a child process, so the
-//! figures do not include the server's memory. `--managed-fields drop` installs the
-//! ready-made transform that drops managedFields before objects enter the store; `keep`
-//! (and no flag) uses the informer's default.
+//! figures do not include the server's memory. `--managed-fields keep` sets
+//! `InformerOptions::keep_managed_fields`; `drop` (and no flag) is the default of typed
+//! informers, which skip managedFields while decoding (dynamic informers drop them with the
+//! ready-made store transform).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -35,9 +36,10 @@ use rkube_runtime::{FnHandler, InformerFactory, InformerOptions, Scope, SharedIn
 /// What to do with managedFields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ManagedFields {
-    /// Keep them (the informer's default today).
+    /// Keep them (`InformerOptions::keep_managed_fields`).
     Keep,
-    /// Drop them with the store transform before objects enter the store.
+    /// Drop them: the default of typed informers (skipped while decoding); dynamic
+    /// informers drop them with the store transform.
     Drop,
 }
 
@@ -54,7 +56,7 @@ struct Args {
     /// After the sync, count delivered events for this many seconds.
     #[arg(long)]
     watch_seconds: Option<f64>,
-    /// Keep or drop managedFields (default: the informer's default).
+    /// Keep or drop managedFields (default: the informer's default, which drops them).
     #[arg(long, value_enum)]
     managed_fields: Option<ManagedFields>,
     /// Start the embedded API server seeded with N generated objects of `--resource`
@@ -86,7 +88,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Starts a seeded embedded server and runs this program against it in a child process.
 async fn run_embedded(args: &Args, n: usize) -> Result<(), BoxError> {
-    let objects = match args.resource.as_str() {
+    // `pods`, `configmaps`, or a group/version/resource naming either (`v1/pods`).
+    let plural = args.resource.rsplit('/').next().unwrap_or_default();
+    let objects = match plural {
         "pods" => generate_pods(n),
         "configmaps" => generate_configmaps(n),
         other => return Err(format!("--generate makes pods or configmaps, not {other}").into()),
@@ -138,23 +142,25 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         gvr => {
             let resource = discover(&client, gvr).await?;
             let api: Api<DynamicObject> = Api::all_with(client, &resource);
-            let informer = SharedInformer::new(Arc::new(api), options_for(args));
+            let informer = SharedInformer::new(Arc::new(api), options_for(args, true));
             measure(args, informer).await
         }
     }
 }
 
-fn options_for<K: Object>(args: &Args) -> InformerOptions<K> {
+fn options_for<K: Object>(args: &Args, dynamic: bool) -> InformerOptions<K> {
     let mut opts = InformerOptions::default();
-    if args.managed_fields == Some(ManagedFields::Drop) {
-        opts.transform = Some(rkube_runtime::store::drop_managed_fields());
+    match args.managed_fields {
+        Some(ManagedFields::Keep) => opts.keep_managed_fields = true,
+        Some(ManagedFields::Drop) if dynamic => opts.transform = Some(rkube_runtime::store::drop_managed_fields()),
+        _ => {}
     }
     opts
 }
 
 async fn typed<K: Resource>(args: &Args, client: Client) -> Result<(), BoxError> {
     let factory = InformerFactory::new(client);
-    let informer = factory.typed_with::<K>(Scope::all(), options_for(args));
+    let informer = factory.typed_with::<K>(Scope::all(), options_for(args, false));
     let result = measure(args, informer).await;
     factory.shutdown();
     result
