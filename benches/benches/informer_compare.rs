@@ -7,7 +7,7 @@
 //! python3 ../shared/bench-data/gen_lists.py pods 100000 /tmp/pods-100k-nomf.json --no-managed-fields
 //! cargo bench -p rkube-benches --bench informer_compare -- \
 //!     --data /tmp/pods-100k.json --data-nomf /tmp/pods-100k-nomf.json [--events 200000] \
-//!     [--variants rkube,rkube-drop,kube,kube-drop,floors] [--concurrency 16] [--no-relist]
+//!     [--variants floors,rkube,rkube-keep,rkube-transform,kube,kube-drop] [--concurrency 16] [--no-relist]
 //! cargo bench -p rkube-benches --bench informer_compare -- --generate 5000   # no data file
 //! ```
 //!
@@ -30,9 +30,16 @@
 //!    reports that it is relisting, and the child reports its peak RSS during the relist
 //!    relative to the steady state before it.
 //!
-//! Floors (`floor <ignored|pod> FILE`): serde_json's parse-only pass (`IgnoredAny`) and a
-//! one-thread decode into k8s-openapi `Pod`s of the same bytes (and of the list without
-//! managedFields), with the RSS the decoded list holds.
+//! Variants: `rkube` (default informer: managedFields skipped while decoding), `rkube-keep`
+//! (`keep_managed_fields`), `rkube-transform` (kept while decoding, dropped by the store
+//! transform), `kube` (kube-rs's reflector + watcher with defaults), `kube-drop` (kube-rs
+//! with managedFields cleared in `.modify()` before the store).
+//!
+//! Floors (`floor <ignored|pod|pod-strip> FILE`): serde_json's parse-only pass
+//! (`IgnoredAny`), a one-thread decode into k8s-openapi `Pod`s of the same bytes, the same
+//! after removing managedFields from the bytes (`rkube_core::strip`), and (`--data-nomf`) a
+//! decode of the list generated without managedFields, each with the RSS the decoded list
+//! holds.
 //!
 //! Every result is printed as one JSON line (and appended to `--out FILE` if given).
 
@@ -97,7 +104,7 @@ fn parse_options(args: &[String]) -> Result<Options, BoxError> {
         data_nomf: None,
         generate: 5_000,
         events: 200_000,
-        variants: ["rkube", "rkube-drop", "kube", "kube-drop", "floors"].map(String::from).to_vec(),
+        variants: ["floors", "rkube", "rkube-keep", "kube", "kube-drop"].map(String::from).to_vec(),
         concurrency: 16,
         relist: true,
         out: None,
@@ -148,7 +155,7 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
     // Floors first, while the machine is quiet (no server in memory).
     if opts.variants.iter().any(|v| v == "floors") {
         if let Some(data) = &opts.data {
-            for (mode, file) in [("ignored", data), ("pod", data)] {
+            for (mode, file) in [("ignored", data), ("pod", data), ("pod-strip", data)] {
                 rec.record(run_floor(&exe, mode, file).await?);
             }
             if let Some(nomf) = &opts.data_nomf {
@@ -202,8 +209,9 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
     let keys = Arc::new(keys);
     for variant in clients {
         let (which, mf) = match variant.as_str() {
-            "rkube" => ("rkube", "keep"),
-            "rkube-drop" => ("rkube", "drop"),
+            "rkube" => ("rkube", "default"),
+            "rkube-keep" => ("rkube", "keep"),
+            "rkube-transform" => ("rkube", "transform"),
             "kube" => ("kube", "keep"),
             "kube-drop" => ("kube", "drop"),
             other => return Err(format!("unknown variant {other}").into()),
@@ -454,13 +462,12 @@ async fn child(args: &[String]) -> Result<(), BoxError> {
     let [which, mf, kubeconfig] = args else {
         return Err("usage: child <rkube|kube> <keep|drop> <kubeconfig>".into());
     };
-    let drop_mf = mf == "drop";
     let counter = Arc::new(Counter::default());
     let rss_before = rss_kb();
     let started = Instant::now();
     let probe: Arc<dyn Probe> = match which.as_str() {
-        "rkube" => rkube_child::start(kubeconfig, drop_mf, counter.clone()).await?,
-        "kube" => kube_child::start(kubeconfig, drop_mf, counter.clone()).await?,
+        "rkube" => rkube_child::start(kubeconfig, mf, counter.clone()).await?,
+        "kube" => kube_child::start(kubeconfig, mf == "drop", counter.clone()).await?,
         other => return Err(format!("unknown client {other}").into()),
     };
     let sync_secs = started.elapsed().as_secs_f64();
@@ -544,8 +551,10 @@ mod rkube_child {
         }
     }
 
-    /// A default pod informer from the factory (optionally dropping managedFields), synced.
-    pub async fn start(kubeconfig: &str, drop_mf: bool, counter: Arc<Counter>) -> Result<Arc<dyn Probe>, BoxError> {
+    /// A pod informer from the factory, synced. `mf`: `default` (managedFields skipped while
+    /// decoding), `keep` (`keep_managed_fields`), `transform` (kept while decoding, then
+    /// dropped by the store transform).
+    pub async fn start(kubeconfig: &str, mf: &str, counter: Arc<Counter>) -> Result<Arc<dyn Probe>, BoxError> {
         let mut config = rkube_client::Config::from_kubeconfig(&KubeconfigOptions {
             kubeconfig: Some(kubeconfig.into()),
             ..KubeconfigOptions::default()
@@ -554,8 +563,14 @@ mod rkube_child {
         let client = rkube_client::Client::new(config)?;
         let factory = InformerFactory::new(client);
         let mut opts = InformerOptions::default();
-        if drop_mf {
-            opts.transform = Some(rkube_runtime::store::drop_managed_fields());
+        match mf {
+            "default" => {}
+            "keep" => opts.keep_managed_fields = true,
+            "transform" => {
+                opts.keep_managed_fields = true;
+                opts.transform = Some(rkube_runtime::store::drop_managed_fields());
+            }
+            other => return Err(format!("unknown managedFields mode {other}").into()),
         }
         let informer = factory.typed_with::<Pod>(Scope::all(), opts);
         let registration = informer.add_handler(FnHandler::default().on_update(move |_, _| counter.hit()), None);
@@ -637,7 +652,7 @@ struct Items<T> {
 
 fn floor(args: &[String]) -> Result<(), BoxError> {
     let [mode, file] = args else {
-        return Err("usage: floor <ignored|pod> FILE".into());
+        return Err("usage: floor <ignored|pod|pod-strip> FILE".into());
     };
     let before = rss_kb();
     let bytes = std::fs::read(file)?;
@@ -650,6 +665,13 @@ fn floor(args: &[String]) -> Result<(), BoxError> {
         }
         "pod" => {
             let list: Items<Pod> = serde_json::from_slice(&bytes)?;
+            (list.items.len(), Box::new(list))
+        }
+        "pod-strip" => {
+            // What rkube's typed informers do by default: drop managedFields from the bytes,
+            // then decode.
+            let stripped = rkube_core::strip::strip_managed_fields(&bytes);
+            let list: Items<Pod> = serde_json::from_slice(&stripped)?;
             (list.items.len(), Box::new(list))
         }
         other => return Err(format!("unknown floor {other}").into()),
