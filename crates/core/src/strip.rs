@@ -10,51 +10,53 @@ const KEY: &[u8] = b"\"managedFields\"";
 /// key are returned as they are. Malformed input is returned unchanged from the point where
 /// it stops making sense, so the decoder that follows reports the error.
 pub fn strip_managed_fields(json: &[u8]) -> Cow<'_, [u8]> {
-    if !contains(json, KEY) {
+    let finder = memchr::memmem::Finder::new(KEY);
+    let mut hits = finder.find_iter(json).filter(|&at| is_key_at(json, at)).peekable();
+    if hits.peek().is_none() {
         return Cow::Borrowed(json);
     }
     let mut out = Vec::with_capacity(json.len());
-    let mut i = 0;
-    let n = json.len();
-    while i < n {
-        let b = json[i];
-        if b != b'"' {
-            out.push(b);
-            i += 1;
+    let mut copied = 0;
+    for at in hits {
+        if at < copied {
+            // Inside a member already removed (a managedFields value nested in another).
             continue;
         }
-        // A string starts here (we are never inside one at this point).
-        let end = skip_string(json, i);
-        if json[i..end] == *KEY {
-            let mut j = skip_ws(json, end);
-            if j < n && json[j] == b':' {
-                j = skip_ws(json, j + 1);
-                let value_end = skip_value(json, j);
-                let after = skip_ws(json, value_end);
-                if after < n && json[after] == b',' {
-                    // Drop the member and the comma after it.
-                    i = after + 1;
-                    continue;
-                }
-                // Last member: drop the comma before it, if any.
-                while out.last().is_some_and(|c| c.is_ascii_whitespace()) {
-                    out.pop();
-                }
-                if out.last() == Some(&b',') {
-                    out.pop();
-                }
-                i = value_end;
-                continue;
+        let colon = skip_ws(json, at + KEY.len());
+        let value_end = skip_value(json, skip_ws(json, colon + 1));
+        let after = skip_ws(json, value_end);
+        out.extend_from_slice(&json[copied..at]);
+        if after < json.len() && json[after] == b',' {
+            // Drop the member and the comma after it.
+            copied = after + 1;
+        } else {
+            // Last member: drop the comma before it, if any.
+            while out.last().is_some_and(|c| c.is_ascii_whitespace()) {
+                out.pop();
             }
+            if out.last() == Some(&b',') {
+                out.pop();
+            }
+            copied = value_end;
         }
-        out.extend_from_slice(&json[i..end]);
-        i = end;
     }
+    out.extend_from_slice(&json[copied..]);
     Cow::Owned(out)
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+/// Whether the `"managedFields"` at `at` is an object key: its quote is not escaped, it
+/// follows `{` or `,`, and a `:` follows it. In valid JSON that rules out string contents.
+fn is_key_at(json: &[u8], at: usize) -> bool {
+    let backslashes = json[..at].iter().rev().take_while(|b| **b == b'\\').count();
+    if backslashes % 2 == 1 {
+        return false;
+    }
+    let before = json[..at].iter().rev().find(|b| !b.is_ascii_whitespace());
+    if !matches!(before, Some(b'{') | Some(b',')) {
+        return false;
+    }
+    let colon = skip_ws(json, at + KEY.len());
+    colon < json.len() && json[colon] == b':'
 }
 
 fn skip_ws(s: &[u8], mut i: usize) -> usize {

@@ -286,7 +286,7 @@ fn decode_at<K: DeserializeOwned>(body: &[u8], offset: u64) -> Result<WatchEvent
 }
 
 fn memchr(hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', hay)
 }
 
 fn trim(mut s: &[u8]) -> &[u8] {

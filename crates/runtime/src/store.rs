@@ -36,14 +36,15 @@ pub struct UnknownIndex(pub String);
 type IndexMap = HashMap<String, HashMap<String, HashSet<ObjectKey>>>;
 
 struct Contents<K> {
-    items: DashMap<ObjectKey, Arc<K>>,
+    // foldhash: keys come from the API server, not from an attacker choosing collisions.
+    items: DashMap<ObjectKey, Arc<K>, foldhash::fast::RandomState>,
     // index name -> value -> keys
     indices: RwLock<IndexMap>,
 }
 
 impl<K> Contents<K> {
     fn empty() -> Self {
-        Self { items: DashMap::new(), indices: RwLock::new(HashMap::new()) }
+        Self { items: DashMap::with_hasher(Default::default()), indices: RwLock::new(HashMap::new()) }
     }
 }
 
