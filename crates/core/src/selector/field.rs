@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::BuildHasher;
-use std::str::FromStr;
 
 use super::{SelectorError, SelectorKind};
 
@@ -239,41 +238,7 @@ impl FieldSelector {
     }
 }
 
-impl From<&FieldSelector> for String {
-    /// The selector's canonical string, as a `fieldSelector` query parameter holds it.
-    fn from(selector: &FieldSelector) -> String {
-        selector.to_string()
-    }
-}
-
-impl From<FieldSelector> for String {
-    fn from(selector: FieldSelector) -> String {
-        selector.to_string()
-    }
-}
-
-impl serde::Serialize for FieldSelector {
-    /// Serializes as the canonical selector string.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for FieldSelector {
-    /// Deserializes from a selector string, failing on invalid syntax.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl FromStr for FieldSelector {
-    type Err = SelectorError;
-
-    fn from_str(s: &str) -> Result<Self, SelectorError> {
-        Self::parse(s)
-    }
-}
+super::string_form!(FieldSelector);
 
 impl fmt::Display for FieldSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

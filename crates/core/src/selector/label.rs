@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::hash::BuildHasher;
-use std::str::FromStr;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as metav1;
 
@@ -408,41 +407,7 @@ impl TryFrom<metav1::LabelSelector> for LabelSelector {
     }
 }
 
-impl From<&LabelSelector> for String {
-    /// The selector's canonical string, as a `labelSelector` query parameter holds it.
-    fn from(selector: &LabelSelector) -> String {
-        selector.to_string()
-    }
-}
-
-impl From<LabelSelector> for String {
-    fn from(selector: LabelSelector) -> String {
-        selector.to_string()
-    }
-}
-
-impl serde::Serialize for LabelSelector {
-    /// Serializes as the canonical selector string.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for LabelSelector {
-    /// Deserializes from a selector string, failing on invalid syntax.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl FromStr for LabelSelector {
-    type Err = SelectorError;
-
-    fn from_str(s: &str) -> Result<Self, SelectorError> {
-        Self::parse(s)
-    }
-}
+super::string_form!(LabelSelector);
 
 impl fmt::Display for LabelSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -35,6 +35,49 @@
 
 use std::fmt;
 
+/// The string conversions both selector types share: `String` from a selector (its canonical
+/// form), `FromStr`, and serde as that string.
+macro_rules! string_form {
+    ($ty:ty) => {
+        impl From<&$ty> for String {
+            /// The selector's canonical string, as the query parameter holds it.
+            fn from(selector: &$ty) -> String {
+                selector.to_string()
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(selector: $ty) -> String {
+                selector.to_string()
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            /// Serializes as the canonical selector string.
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            /// Deserializes from a selector string, failing on invalid syntax.
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = SelectorError;
+
+            fn from_str(s: &str) -> Result<Self, SelectorError> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+use string_form;
+
 mod field;
 mod label;
 mod lexer;
