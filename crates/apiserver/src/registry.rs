@@ -1,7 +1,6 @@
 //! The resources the server serves: the built-in catalog plus the custom resources that
 //! established CustomResourceDefinitions add, with everything discovery and routing need.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
@@ -254,11 +253,6 @@ pub fn storage_version_hash(group: &str, version: &str, kind: &str) -> String {
         h = h.wrapping_mul(0x100000001b3);
     }
     base64::engine::general_purpose::STANDARD.encode(h.to_be_bytes())
-}
-
-/// Group names in the order `/apis` lists them.
-pub fn group_order(groups: &[(String, Vec<String>)]) -> BTreeMap<String, usize> {
-    groups.iter().enumerate().map(|(i, (g, _))| (g.clone(), i)).collect()
 }
 
 #[cfg(test)]

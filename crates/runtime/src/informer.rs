@@ -125,7 +125,6 @@ struct Registration<K> {
 
 struct Processor<K> {
     registrations: Vec<Registration<K>>,
-    next_id: u64,
 }
 
 struct Inner<K> {
@@ -293,7 +292,7 @@ impl<K: Object> SharedInformer<K> {
         }
         let inner = Arc::new(Inner {
             store,
-            processor: Mutex::new(Processor { registrations: Vec::new(), next_id: 1 }),
+            processor: Mutex::new(Processor { registrations: Vec::new() }),
             synced: watch::channel(false).0,
             lag_warning: opts.lag_warning,
         });
@@ -366,7 +365,6 @@ impl<K: Object> SharedInformer<K> {
                 lag.fetch_add(1, Ordering::Relaxed);
                 let _ = tx.send(Note::Synced);
             }
-            p.next_id += 1;
             p.registrations.push(Registration { id, tx: tx.clone(), lag: lag.clone() });
         }
         let store = self.inner.store.clone();
