@@ -114,9 +114,7 @@ impl Api {
                 .ok_or_else(not_found),
             Route::OpenApiV2 => Ok(openapi::v2(&self.registry, accept.as_deref())),
             Route::OpenApiV3Index => Ok(response::json_value(StatusCode::OK, &openapi::v3_index(&self.registry))),
-            Route::OpenApiV3(g, v) => openapi::v3_group_version(&self.registry, &g, &v)
-                .map(|d| response::json_value(StatusCode::OK, &d))
-                .ok_or_else(not_found),
+            Route::OpenApiV3(g, v) => openapi::v3_response(&self.registry, &g, &v).ok_or_else(not_found),
             Route::Resource(path) => {
                 self.resource(parts.method, path, query, &parts.headers, accept.as_deref(), body).await
             }

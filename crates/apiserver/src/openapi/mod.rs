@@ -1,26 +1,76 @@
 //! OpenAPI documents: the v3 index and per-group-version documents whose paths carry every
 //! resource's operations with `x-kubernetes-group-version-kind` and their query parameters
 //! (kubectl reads them to learn that the server supports `fieldValidation`), and a v2
-//! document in JSON. Component schemas are open objects for built-in kinds and the CRD's
-//! openAPIV3Schema for custom resources.
+//! document in JSON and protobuf. Component schemas come from k8s-openapi for built-in kinds
+//! ([`schemas`]) and from the CRD's openAPIV3Schema for custom resources; a v3 document
+//! carries only the schemas its kinds reach. Documents are built once per distinct set of
+//! served resources and kept serialized, since the core group's is about a megabyte.
 
+mod schemas;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use crate::registry::{Registry, ServedResource};
 use crate::response::{self, Body};
 
+use schemas::{V2_PREFIX, V3_PREFIX};
+
 fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
 }
 
-fn hash(s: &str) -> String {
+fn hash(s: &[u8]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
+    for b in s {
+        h ^= u64::from(*b);
         h = h.wrapping_mul(0x100000001b3);
     }
     format!("{h:016X}")
+}
+
+/// A serialized document with its content hash.
+struct Doc {
+    body: Bytes,
+    hash: String,
+}
+
+/// Documents by the fingerprint of the resources they describe. Keyed by content rather
+/// than by registry so every server in a process (tests start many) shares one copy of the
+/// built-in documents; bounded so CRD churn cannot grow it without limit.
+fn cached(fingerprint: String, build: impl FnOnce() -> Bytes) -> Arc<Doc> {
+    static CACHE: Mutex<Option<HashMap<String, Arc<Doc>>>> = Mutex::new(None);
+    const MAX_ENTRIES: usize = 256;
+    if let Some(doc) = CACHE.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_default().get(&fingerprint) {
+        return doc.clone();
+    }
+    // Built outside the lock: two racing builders produce the same document.
+    let body = build();
+    let doc = Arc::new(Doc { hash: hash(&body), body });
+    let mut guard = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = guard.get_or_insert_default();
+    if cache.len() >= MAX_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(fingerprint, doc.clone());
+    doc
+}
+
+fn json_bytes(v: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+}
+
+/// Everything about `resources` that their OpenAPI documents depend on.
+fn fingerprint(tag: &str, resources: &[Arc<ServedResource>]) -> String {
+    let parts: Vec<Value> = resources
+        .iter()
+        .map(|r| json!([r.group, r.version, r.kind, r.plural, r.namespaced, r.has_status, r.is_builtin(), r.schema]))
+        .collect();
+    format!("{tag}{}", Value::Array(parts))
 }
 
 /// `/openapi/v3`: one entry per served group-version.
@@ -33,27 +83,52 @@ pub fn v3_index(reg: &Registry) -> Value {
         }
     }
     for (g, v) in gvs {
-        let doc = v3_group_version(reg, &g, &v).unwrap_or_default();
+        let Some(doc) = v3_doc(reg, &g, &v) else { continue };
         let p = gv_path(&g, &v);
-        paths.insert(
-            p.clone(),
-            json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={}", hash(&doc.to_string()))}),
-        );
+        paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={}", doc.hash)}));
     }
     json!({"paths": paths})
 }
 
+/// The component schema name of a resource's kind.
 fn schema_name(r: &ServedResource) -> String {
-    let group = if r.group.is_empty() { "core".to_string() } else { r.group.clone() };
-    let prefix = if r.is_builtin() {
-        match r.group.as_str() {
-            "apiextensions.k8s.io" => "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions".to_string(),
-            g => format!("io.k8s.api.{}", g.split('.').next().filter(|_| !g.is_empty()).unwrap_or("core")),
-        }
-    } else {
-        group.split('.').rev().collect::<Vec<_>>().join(".")
-    };
+    if let Some(name) = r.builtin.and_then(|_| schemas::builtin().kind_schema(&r.group, &r.version, &r.kind)) {
+        return name.to_string();
+    }
+    let group = if r.group.is_empty() { "core" } else { r.group.as_str() };
+    let prefix = group.split('.').rev().collect::<Vec<_>>().join(".");
     format!("{prefix}.{}.{}", r.version, r.kind)
+}
+
+/// The published schema of a custom resource: its openAPIV3Schema with the `apiVersion`,
+/// `kind` and `metadata` fields every object has (kube-apiserver adds them too, so explain
+/// lists them), and its group-version-kind.
+fn custom_resource_schema(r: &ServedResource) -> Value {
+    let mut schema = r.schema.clone().unwrap_or_else(|| json!({"type": "object"}));
+    if let Some(m) = schema.as_object_mut() {
+        m.entry("type").or_insert_with(|| "object".into());
+        let common = schemas::builtin().v3.get("io.k8s.api.core.v1.Pod").and_then(|p| p.get("properties"));
+        if let Some(props) = m.entry("properties").or_insert_with(|| json!({})).as_object_mut() {
+            for field in ["apiVersion", "kind", "metadata"] {
+                // metadata is always ObjectMeta, whatever the CRD declares for it.
+                if (field == "metadata" || !props.contains_key(field))
+                    && let Some(s) = common.and_then(|c| c.get(field))
+                {
+                    props.insert(field.into(), s.clone());
+                }
+            }
+        }
+        m.insert(
+            "x-kubernetes-group-version-kind".into(),
+            json!([{"group": r.group, "kind": r.kind, "version": r.version}]),
+        );
+    }
+    schema
+}
+
+/// The schemas a set of kind schemas needs, from the built-in components.
+fn referenced(defs: &Map<String, Value>, kinds: &[Value]) -> Map<String, Value> {
+    schemas::closure(defs, kinds).into_iter().filter_map(|n| defs.get(&n).map(|s| (n, s.clone()))).collect()
 }
 
 fn param(name: &str, description: &str) -> Value {
@@ -140,34 +215,45 @@ fn operations(r: &ServedResource, schema_ref: &str) -> Vec<(String, Value)> {
     out
 }
 
-/// `/openapi/v3/api/v1` or `/openapi/v3/apis/{group}/{version}`, if served.
-pub fn v3_group_version(reg: &Registry, group: &str, version: &str) -> Option<Value> {
-    if !reg.serves_group_version(group, version) {
+/// The v3 document of a group-version, if served.
+fn v3_doc(reg: &Registry, group: &str, version: &str) -> Option<Arc<Doc>> {
+    let resources: Vec<_> = reg.all().into_iter().filter(|r| r.group == group && r.version == version).collect();
+    if resources.is_empty() {
         return None;
     }
+    Some(cached(fingerprint("v3", &resources), || json_bytes(&v3_group_version(&resources))))
+}
+
+/// `/openapi/v3/api/v1` or `/openapi/v3/apis/{group}/{version}`, if served.
+pub fn v3_response(reg: &Registry, group: &str, version: &str) -> Option<Response<Body>> {
+    v3_doc(reg, group, version).map(|d| response::json(StatusCode::OK, d.body.clone()))
+}
+
+/// The v3 document of the resources of one group-version.
+fn v3_group_version(resources: &[Arc<ServedResource>]) -> Value {
+    let builtin = schemas::builtin();
     let mut paths = Map::new();
-    let mut schemas = Map::new();
-    for r in reg.all().iter().filter(|r| r.group == group && r.version == version) {
+    let mut kinds = Map::new();
+    for r in resources {
         let name = schema_name(r);
-        let schema_ref = format!("#/components/schemas/{name}");
-        for (p, ops) in operations(r, &schema_ref) {
+        for (p, ops) in operations(r, &format!("{V3_PREFIX}{name}")) {
             paths.insert(p, ops);
         }
-        let mut schema = r.schema.clone().unwrap_or_else(|| json!({"type": "object"}));
-        if let Some(m) = schema.as_object_mut() {
-            m.insert(
-                "x-kubernetes-group-version-kind".into(),
-                json!([{"group": r.group, "version": r.version, "kind": r.kind}]),
-            );
-        }
-        schemas.insert(name, schema);
+        let schema = match builtin.v3.get(&name).filter(|_| r.is_builtin()) {
+            Some(s) => s.clone(),
+            None => custom_resource_schema(r),
+        };
+        kinds.insert(name, schema);
     }
-    Some(json!({
+    let roots: Vec<Value> = kinds.values().cloned().collect();
+    let mut components = referenced(&builtin.v3, &roots);
+    components.extend(kinds);
+    json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.37.0"},
         "paths": paths,
-        "components": {"schemas": schemas},
-    }))
+        "components": {"schemas": components},
+    })
 }
 
 /// The media type of the OpenAPI v2 protobuf document (gnostic `openapi.v2.Document`).
@@ -189,20 +275,11 @@ pub fn v2(reg: &Registry, accept: Option<&str>) -> Response<Body> {
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return resp;
     }
-    let mut paths = Map::new();
-    let mut definitions = Map::new();
-    for r in reg.all() {
-        let name = schema_name(&r);
-        for (p, ops) in operations(&r, &format!("#/definitions/{name}")) {
-            paths.insert(p, ops);
-        }
-        definitions.insert(
-            name,
-            json!({"type": "object", "x-kubernetes-group-version-kind": [{"group": r.group, "version": r.version, "kind": r.kind}]}),
-        );
-    }
+    let resources = reg.all();
     if wants_proto {
-        let mut resp = Response::new(response::full(proto::document(&paths)));
+        let doc =
+            cached(fingerprint("v2proto", &resources), || Bytes::from(proto::document(&v2_parts(&resources, false).0)));
+        let mut resp = Response::new(response::full(doc.body.clone()));
         // kube-openapi answers with a media type Go's mime parser accepts (no '@').
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -210,16 +287,47 @@ pub fn v2(reg: &Registry, accept: Option<&str>) -> Response<Body> {
         );
         return resp;
     }
-    response::json_value(
-        StatusCode::OK,
-        &json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.37.0"}, "paths": paths, "definitions": definitions}),
-    )
+    let doc = cached(fingerprint("v2", &resources), || {
+        let (paths, definitions) = v2_parts(&resources, true);
+        json_bytes(
+            &json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.37.0"}, "paths": paths, "definitions": definitions}),
+        )
+    });
+    response::json(StatusCode::OK, doc.body.clone())
+}
+
+/// The v2 paths, and (when `with_definitions`) the definitions they reach.
+fn v2_parts(resources: &[Arc<ServedResource>], with_definitions: bool) -> (Map<String, Value>, Map<String, Value>) {
+    let builtin = schemas::builtin();
+    let mut paths = Map::new();
+    let mut kinds = Map::new();
+    for r in resources {
+        let name = schema_name(r);
+        for (p, ops) in operations(r, &format!("{V2_PREFIX}{name}")) {
+            paths.insert(p, ops);
+        }
+        if with_definitions {
+            let schema = match builtin.v2.get(&name).filter(|_| r.is_builtin()) {
+                Some(s) => s.clone(),
+                None => schemas::to_v2(&custom_resource_schema(r)),
+            };
+            kinds.insert(name, schema);
+        }
+    }
+    if !with_definitions {
+        return (paths, Map::new());
+    }
+    let roots: Vec<Value> = kinds.values().cloned().collect();
+    let mut definitions = referenced(&builtin.v2, &roots);
+    definitions.extend(kinds);
+    (paths, definitions)
 }
 
 /// A minimal protobuf writer for the gnostic OpenAPI v2 messages kubectl reads: paths with
 /// their operations, query parameters and `x-kubernetes-*` vendor extensions (what kubectl's
-/// field-validation check looks at). Definitions are left empty: kubectl then falls back to
-/// its compiled-in types for patch metadata.
+/// field-validation check looks at). Definitions are left empty: kubectl 1.27 and 1.28 then
+/// fall back to their compiled-in types for patch metadata, which know every field's merge
+/// strategy, and explain reads the v3 documents in every kubectl this server supports.
 mod proto {
     use serde_json::{Map, Value};
 
