@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::collection::{self, ListResult};
 use crate::discovery;
 use crate::faults::Faults;
+use crate::gc::{self, Change};
 use crate::objects::{self, PatchBody, WriteRequest, Written};
 use crate::openapi;
 use crate::protobuf;
@@ -48,6 +49,8 @@ pub struct Api {
     pub server_address: String,
     /// Container logs written by tests, for `pods/log`.
     pub pod_logs: crate::pod_logs::PodLogs,
+    /// The garbage collector's state.
+    pub gc: gc::Collector,
 }
 
 fn not_found() -> Status {
@@ -97,6 +100,7 @@ impl Api {
             }
             return resp;
         }
+        let gzip_ok = response::accepts_gzip(req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
         let (parts, body) = req.into_parts();
         let query = QueryReader::parse(parts.uri.query().unwrap_or(""));
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -122,10 +126,11 @@ impl Api {
             Route::NotFound => Err(not_found()),
         };
         let resp = result.unwrap_or_else(|s| response::status(&s));
-        match wants_protobuf {
+        let resp = match wants_protobuf {
             Some(pref) => protobuf::encode_response(resp, pref, watching).await,
             None => resp,
-        }
+        };
+        if gzip_ok { response::gzip(resp).await } else { resp }
     }
 
     fn discovery_root(&self, core: bool, accept: Option<&str>) -> Response<Body> {
@@ -219,50 +224,55 @@ impl Api {
                 let body = self.read_body(body).await?;
                 let body =
                     protobuf::request_json(headers, &body)?.map_or_else(|| require_json(headers).map(|()| body), Ok)?;
+                let rep = rep()?;
                 let written = objects::create(
                     &self.store,
                     &req(&res, ns, None, None, &opts, &manager_of(&opts, headers)),
                     &body,
                 )?;
                 self.after_write(&res, &written);
-                Ok(written_response(written))
+                self.written_response(&res, sub, written, rep, &query)
             }
             (&Method::PUT, Some(name)) => {
                 let opts = write_options(&query)?;
                 let body = self.read_body(body).await?;
                 let body =
                     protobuf::request_json(headers, &body)?.map_or_else(|| require_json(headers).map(|()| body), Ok)?;
+                let rep = rep()?;
                 let written = objects::update(
                     &self.store,
                     &req(&res, ns, Some(name), sub, &opts, &manager_of(&opts, headers)),
                     &body,
                 )?;
                 self.after_write(&res, &written);
-                Ok(written_response(written))
+                self.written_response(&res, sub, written, rep, &query)
             }
             (&Method::PATCH, Some(name)) => {
                 let opts = write_options(&query)?;
                 let body = self.read_body(body).await?;
                 let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
                 let ct = ct.split(';').next().unwrap_or("").trim().to_string();
+                let rep = rep()?;
                 let written = objects::patch(
                     &self.store,
                     &req(&res, ns, Some(name), sub, &opts, &manager_of(&opts, headers)),
                     PatchBody { content_type: &ct, body: &body },
                 )?;
                 self.after_write(&res, &written);
-                Ok(written_response(written))
+                self.written_response(&res, sub, written, rep, &query)
             }
             (&Method::DELETE, Some(name)) if sub.is_none() => {
                 let body = self.read_body(body).await?;
                 let body = protobuf::request_json(headers, &body)?.unwrap_or(body);
                 let opts = delete_options(&body, &query)?;
+                let rep = rep()?;
                 let key = objects::key(&res, ns, name);
                 match objects::delete(&self.store, &res, &key, &opts)? {
                     objects::Deleted::Gone(last) => {
-                        self.after_delete(&res, &last.bytes, &opts);
+                        let changes = self.after_delete(&res, &last.bytes);
+                        self.collect(changes);
                         if returns_deleted_object(&res) {
-                            Ok(response::json(StatusCode::OK, last.bytes))
+                            self.respond_object(&res, last.bytes, rep, &query)
                         } else {
                             let obj: Value = serde_json::from_slice(&last.bytes).unwrap_or_default();
                             let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
@@ -273,7 +283,10 @@ impl Api {
                         if res.group.is_empty() && res.plural == "namespaces" {
                             self.clone().finalize_namespace(name.to_string());
                         }
-                        Ok(response::json(StatusCode::OK, bytes))
+                        if !opts.is_dry_run() {
+                            self.collect(vec![Change::Deleting(res.storage_key(), key)]);
+                        }
+                        self.respond_object(&res, bytes, rep, &query)
                     }
                 }
             }
@@ -282,6 +295,9 @@ impl Api {
                 let body = protobuf::request_json(headers, &body)?.unwrap_or(body);
                 let opts = delete_options(&body, &query)?;
                 let out = collection::delete_collection(&self.store, &res, ns, &query, &opts)?;
+                if !opts.is_dry_run() {
+                    self.after_delete_collection(&res, &out);
+                }
                 Ok(response::json(StatusCode::OK, out))
             }
             _ => Err(Status::failure(
@@ -333,9 +349,15 @@ impl Api {
                 let opts: DeleteOptions =
                     serde_json::from_value(eviction.get("deleteOptions").cloned().unwrap_or(json!({})))
                         .map_err(|e| Status::bad_request(format!("error decoding deleteOptions: {e}")))?;
-                if let objects::Deleted::Gone(last) = objects::delete(&self.store, res, &key, &opts)? {
-                    self.after_delete(res, &last.bytes, &opts);
-                    self.pod_logs.forget(&key.0, &key.1);
+                match objects::delete(&self.store, res, &key, &opts)? {
+                    objects::Deleted::Gone(last) => {
+                        let changes = self.after_delete(res, &last.bytes);
+                        self.collect(changes);
+                    }
+                    objects::Deleted::Terminating(_) if !opts.is_dry_run() => {
+                        self.collect(vec![Change::Deleting(res.storage_key(), key.clone())]);
+                    }
+                    objects::Deleted::Terminating(_) => {}
                 }
                 let mut ok = Status::success(None);
                 ok.code = 201;
@@ -463,6 +485,11 @@ impl Api {
     }
 
     fn after_write(&self, res: &ServedResource, written: &Written) {
+        if let Some(last) = &written.removed {
+            let changes = self.after_delete(res, &last.bytes);
+            self.collect(changes);
+            return;
+        }
         if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
             if let Ok(crd) = serde_json::from_slice::<Value>(&written.body) {
                 if let Err(e) = self.registry.install_crd(&crd) {
@@ -470,9 +497,35 @@ impl Api {
                 }
             }
         }
+        // A write may release or remove what a foreground deletion waits for.
+        self.collect(Vec::new());
     }
 
-    fn after_delete(&self, res: &ServedResource, last: &Bytes, opts: &DeleteOptions) {
+    /// Runs the garbage collector over `changes` and whatever is waiting on earlier ones.
+    fn collect(&self, changes: Vec<Change>) {
+        self.gc.settle(&self.store, &self.registry, changes);
+    }
+
+    /// Garbage collection after a deletecollection, whose answer lists every object it
+    /// deleted or marked for deletion.
+    fn after_delete_collection(&self, res: &ServedResource, list: &Bytes) {
+        let list: Value = serde_json::from_slice(list).unwrap_or_default();
+        let mut changes = Vec::new();
+        for item in list.get("items").and_then(Value::as_array).into_iter().flatten() {
+            let meta = |f: &str| item.pointer(&format!("/metadata/{f}")).and_then(Value::as_str).unwrap_or_default();
+            let key = objects::key(res, Some(meta("namespace")), meta("name"));
+            if self.store.get(&res.storage_key(), &key).is_some() {
+                changes.push(Change::Deleting(res.storage_key(), key));
+            } else {
+                let bytes = serde_json::to_vec(item).map(Bytes::from).unwrap_or_default();
+                changes.extend(self.after_delete(res, &bytes));
+            }
+        }
+        self.collect(changes);
+    }
+
+    /// Cleans up after an object left the store; returns what the collector must react to.
+    fn after_delete(&self, res: &ServedResource, last: &Bytes) -> Vec<Change> {
         let obj: Value = serde_json::from_slice(last).unwrap_or_default();
         if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
             let group = obj.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
@@ -484,28 +537,33 @@ impl Api {
             let meta = |f: &str| obj.pointer(&format!("/metadata/{f}")).and_then(Value::as_str).unwrap_or_default();
             self.pod_logs.forget(meta("namespace"), meta("name"));
         }
-        if let Some(uid) = obj.pointer("/metadata/uid").and_then(Value::as_str) {
-            crate::gc::collect(&self.store, &self.registry, uid, opts.propagation_policy);
-        }
+        obj.pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(|u| Change::Removed(u.to_string()))
+            .into_iter()
+            .collect()
     }
 
     /// Deletes everything in a terminating namespace, then the namespace itself.
     fn finalize_namespace(self: Arc<Self>, ns: String) {
         tokio::spawn(async move {
+            let mut changes = Vec::new();
             for res in self.registry.all().iter().filter(|r| r.namespaced && r.storage_version) {
                 let page = match self.store.list(&res.storage_key(), Some(&ns), None, None, 0, |_| true) {
                     Ok(p) => p,
                     Err(_) => continue,
                 };
                 for (key, _) in page.items {
-                    let _ = objects::delete(&self.store, res, &key, &DeleteOptions::background());
-                    if let Some(s) = self.store.get(&res.storage_key(), &key) {
-                        // Objects held by finalizers keep the namespace; force them out as the
-                        // namespace controller eventually would once finalizers clear.
-                        let _ = s;
+                    match objects::delete(&self.store, res, &key, &DeleteOptions::background()) {
+                        Ok(objects::Deleted::Gone(last)) => changes.extend(self.after_delete(res, &last.bytes)),
+                        Ok(objects::Deleted::Terminating(_)) => {
+                            changes.push(Change::Deleting(res.storage_key(), key.clone()))
+                        }
+                        Err(_) => {}
                     }
                 }
             }
+            self.collect(changes);
             if let Some(nsres) = self.registry.lookup("", "v1", "namespaces") {
                 objects::remove(&self.store, &nsres, &(String::new(), ns));
             }
@@ -570,13 +628,31 @@ fn returns_deleted_object(res: &ServedResource) -> bool {
         )
 }
 
-fn written_response(w: Written) -> Response<Body> {
-    let code = if w.created { StatusCode::CREATED } else { StatusCode::OK };
-    let mut resp = response::json(code, w.body);
-    for warning in &w.warnings {
-        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{}\"", warning.replace('"', "\\\""))) {
-            resp.headers_mut().append(header::WARNING, v);
+impl Api {
+    /// The answer to a create, update or patch: the object in the representation the client
+    /// asked for (as kube-apiserver transforms write responses too), with warnings.
+    fn written_response(
+        &self,
+        res: &ServedResource,
+        sub: Option<&str>,
+        w: Written,
+        rep: Representation,
+        q: &QueryReader,
+    ) -> Result<Response<Body>, Status> {
+        let code = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+        // Scale bodies are autoscaling/v1 objects, not the resource's; they stay as they are.
+        let mut resp = if rep == Representation::Object || sub == Some("scale") {
+            response::json(code, w.body)
+        } else {
+            let mut resp = self.respond_object(res, w.body, rep, q)?;
+            *resp.status_mut() = code;
+            resp
+        };
+        for warning in &w.warnings {
+            if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{}\"", warning.replace('"', "\\\""))) {
+                resp.headers_mut().append(header::WARNING, v);
+            }
         }
+        Ok(resp)
     }
-    resp
 }

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rkube_core::options::{DeleteOptions, FieldValidation, WriteOptions};
+use rkube_core::options::{DeleteOptions, FieldValidation, PropagationPolicy, WriteOptions};
 use rkube_core::status::{StatusCause, StatusDetails, reason};
 use rkube_core::{Status, patch::content_type};
 use serde_json::{Map, Value, json};
 
 use crate::builtin;
+use crate::gc;
 use crate::managed_fields;
 use crate::meta::{self, meta_mut, meta_str};
 use crate::registry::ServedResource;
@@ -26,6 +27,9 @@ pub struct Written {
     pub body: Bytes,
     /// Warning headers (unknown fields under fieldValidation=Warn).
     pub warnings: Vec<String>,
+    /// The object's last state when this write removed its last finalizer during deletion,
+    /// which removes the object.
+    pub removed: Option<Stored>,
 }
 
 /// A patch body with its content type.
@@ -821,10 +825,8 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
     // An object whose last finalizer went away while it was being deleted is removed now.
     let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
     let finalizers_left = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
-    if deleting && !finalizers_left && !dry_run {
-        remove(store, res, key);
-    }
-    Ok(Written { created: creating, body, warnings })
+    let removed = if deleting && !finalizers_left && !dry_run { remove(store, res, key) } else { None };
+    Ok(Written { created: creating, body, warnings, removed })
 }
 
 /// Applies the status/scale subresource rules: which part of the new object counts.
@@ -953,41 +955,71 @@ pub fn delete(store: &Store, res: &ServedResource, key: &ObjKey, opts: &DeleteOp
             );
         }
     }
-    let has_finalizers = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
     let is_namespace = res.group.is_empty() && res.plural == "namespaces";
     if opts.is_dry_run() {
         return Ok(Deleted::Terminating(current.bytes));
     }
-    if has_finalizers || is_namespace {
-        if obj.pointer("/metadata/deletionTimestamp").is_some() {
-            return Ok(Deleted::Terminating(current.bytes));
+    // The collector's finalizers, as kube-apiserver sets them from the propagation policy;
+    // an object nothing depends on has nothing to wait for and needs none.
+    let current_finalizers = gc::finalizers(&obj);
+    let wanted = match gc::policy_of(opts, &current_finalizers) {
+        PropagationPolicy::Orphan => Some(gc::ORPHAN),
+        PropagationPolicy::Foreground => Some(gc::FOREGROUND),
+        PropagationPolicy::Background => None,
+    };
+    let uid = meta_str(&obj, "uid").unwrap_or_default();
+    let wanted = wanted.filter(|_| !uid.is_empty() && !store.dependents(uid).is_empty());
+    let with_wanted = |fins: &[String]| -> Vec<String> {
+        let mut out: Vec<String> = fins.iter().filter(|f| *f != gc::ORPHAN && *f != gc::FOREGROUND).cloned().collect();
+        out.extend(wanted.map(str::to_string));
+        out
+    };
+    let new_finalizers = with_wanted(&current_finalizers);
+    let same = |a: &[String], b: &[String]| {
+        let (mut a, mut b) = (a.to_vec(), b.to_vec());
+        a.sort();
+        b.sort();
+        a == b
+    };
+    let already_deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
+    if already_deleting && same(&current_finalizers, &new_finalizers) {
+        return Ok(Deleted::Terminating(current.bytes));
+    }
+    if new_finalizers.is_empty() && !is_namespace {
+        return match remove(store, res, key) {
+            Some(last) => Ok(Deleted::Gone(last)),
+            None => Err(Status::not_found(&res.plural, &res.group, &key.1)),
+        };
+    }
+    let outcome = store.write::<Status>(&res.storage_key(), key, |prev, rv| {
+        let Some(prev) = prev else { return Err(Status::not_found(&res.plural, &res.group, &key.1)) };
+        let mut obj: Value = serde_json::from_slice(&prev.bytes).map_err(internal)?;
+        let fins = with_wanted(&gc::finalizers(&obj));
+        let m = meta_mut(obj.as_object_mut().expect("object"));
+        if fins.is_empty() {
+            m.remove("finalizers");
+        } else {
+            m.insert("finalizers".into(), json!(fins));
         }
-        let outcome = store.write::<Status>(&res.storage_key(), key, |prev, rv| {
-            let Some(prev) = prev else { return Err(Status::not_found(&res.plural, &res.group, &key.1)) };
-            let mut obj: Value = serde_json::from_slice(&prev.bytes).map_err(internal)?;
-            let m = meta_mut(obj.as_object_mut().expect("object"));
+        if !m.contains_key("deletionTimestamp") {
             m.insert("deletionTimestamp".into(), meta::now().into());
-            m.insert("deletionGracePeriodSeconds".into(), 0.into());
             // Marking an object for deletion bumps its generation (rest.BeforeDelete).
             if meta::tracks_generation(res) {
                 let g = m.get("generation").and_then(Value::as_i64).unwrap_or(0);
                 m.insert("generation".into(), (g + 1).into());
             }
-            m.insert("resourceVersion".into(), rv.to_string().into());
-            if is_namespace {
-                obj["status"] = json!({"phase": "Terminating"});
-            }
-            let attrs = meta::attrs(res, &obj);
-            Ok(Some((serde_json::to_vec(&obj).map_err(internal)?, attrs)))
-        })?;
-        return match outcome {
-            WriteOutcome::Written(s) => Ok(Deleted::Terminating(s.bytes)),
-            WriteOutcome::Unchanged(_) => Err(Status::not_found(&res.plural, &res.group, &key.1)),
-        };
-    }
-    match remove(store, res, key) {
-        Some(last) => Ok(Deleted::Gone(last)),
-        None => Err(Status::not_found(&res.plural, &res.group, &key.1)),
+        }
+        m.insert("deletionGracePeriodSeconds".into(), 0.into());
+        m.insert("resourceVersion".into(), rv.to_string().into());
+        if is_namespace {
+            obj["status"] = json!({"phase": "Terminating"});
+        }
+        let attrs = meta::attrs(res, &obj);
+        Ok(Some((serde_json::to_vec(&obj).map_err(internal)?, attrs)))
+    })?;
+    match outcome {
+        WriteOutcome::Written(s) => Ok(Deleted::Terminating(s.bytes)),
+        WriteOutcome::Unchanged(_) => Err(Status::not_found(&res.plural, &res.group, &key.1)),
     }
 }
 

@@ -124,6 +124,7 @@ impl ApiServer {
             bookmark_interval: opts.bookmark_interval,
             watch_list: opts.watch_list,
             pod_logs: Default::default(),
+            gc: Default::default(),
             server_address: addr.to_string(),
         });
         seed(&api, &opts.seed)?;

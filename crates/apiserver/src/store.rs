@@ -361,6 +361,16 @@ impl Store {
         out
     }
 
+    /// The current bytes of every object that names `uid` among its owners.
+    pub fn dependent_objects(&self, uid: &str) -> Vec<Bytes> {
+        let inner = self.lock();
+        let mut out = Vec::new();
+        for c in inner.collections.values() {
+            out.extend(c.objects.values().filter(|v| v.attrs.owners.iter().any(|o| o == uid)).map(|v| v.bytes.clone()));
+        }
+        out
+    }
+
     /// Drops every watcher of every resource (their streams end), keeping the data.
     pub fn close_watches(&self) {
         for c in self.lock().collections.values_mut() {
