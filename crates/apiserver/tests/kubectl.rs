@@ -481,3 +481,249 @@ async fn tls_and_token() {
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("error: You must be logged in to the server (Unauthorized)"), "{}", bad.stderr);
 }
+
+/// A CRD with descriptions, for explain.
+const DOCUMENTED_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.explain.example.com
+spec:
+  group: explain.example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        description: Widget is a documented custom resource.
+        type: object
+        properties:
+          spec:
+            description: The widget's desired state.
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer, description: How many parts the widget has.}
+              color: {type: string, description: The widget's paint.}
+"#;
+
+/// The non-blank lines of explain's output: kubectl versions differ only in how many blank
+/// lines their templates leave between sections.
+fn text_lines(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| !l.trim().is_empty()).collect()
+}
+
+/// The field lines of one level of explain's FIELDS section: name, tab, type, markers.
+fn field_lines(out: &str, indent: usize) -> Vec<&str> {
+    let prefix = " ".repeat(indent);
+    out.lines()
+        .filter(|l| l.contains('\t') && l.starts_with(&prefix) && !l[indent..].starts_with(' '))
+        .map(|l| &l[indent..])
+        .collect()
+}
+
+async fn explain(bin: &str) {
+    let server = start().await;
+    let k = Kubectl::new(bin, &server);
+    k.ok_stdin(&["create", "-f", "-"], DOCUMENTED_CRD).await;
+
+    let pods = k.ok(&["explain", "pods"]).await;
+    assert_eq!(
+        text_lines(&pods)[..6],
+        [
+            "KIND:       Pod",
+            "VERSION:    v1",
+            "DESCRIPTION:",
+            "    Pod is a collection of containers that can run on a host. This resource is",
+            "    created by clients and scheduled onto hosts.",
+            "FIELDS:",
+        ],
+        "{pods}"
+    );
+    assert_eq!(
+        field_lines(&pods, 2),
+        ["apiVersion\t<string>", "kind\t<string>", "metadata\t<ObjectMeta>", "spec\t<PodSpec>", "status\t<PodStatus>"],
+        "{pods}"
+    );
+    assert!(
+        pods.contains("  spec\t<PodSpec>\n    Specification of the desired behavior of the pod. More info:\n"),
+        "{pods}"
+    );
+
+    let image = k.ok(&["explain", "pods.spec.containers.image"]).await;
+    assert_eq!(
+        text_lines(&image),
+        [
+            "KIND:       Pod",
+            "VERSION:    v1",
+            "FIELD: image <string>",
+            "DESCRIPTION:",
+            "    Container image name. More info:",
+            "    https://kubernetes.io/docs/concepts/containers/images This field is optional",
+            "    to allow higher level config management to default or override container",
+            "    images in workload controllers like Deployments and StatefulSets.",
+        ],
+        "{image}"
+    );
+
+    let containers = k.ok(&["explain", "pods.spec.containers"]).await;
+    assert_eq!(text_lines(&containers)[2], "FIELD: containers <[]Container>", "{containers}");
+    let fields = field_lines(&containers, 2);
+    for want in [
+        "name\t<string> -required-",
+        "image\t<string>",
+        "env\t<[]EnvVar>",
+        "ports\t<[]ContainerPort>",
+        "resources\t<ResourceRequirements>",
+        "livenessProbe\t<Probe>",
+    ] {
+        assert!(fields.contains(&want), "{want:?} missing from {fields:?}");
+    }
+
+    let replicas = k.ok(&["explain", "deployment.spec.replicas"]).await;
+    assert_eq!(
+        text_lines(&replicas),
+        [
+            "GROUP:      apps",
+            "KIND:       Deployment",
+            "VERSION:    v1",
+            "FIELD: replicas <integer>",
+            "DESCRIPTION:",
+            "    Number of desired pods. This is a pointer to distinguish between explicit",
+            "    zero and not specified. Defaults to 1.",
+        ],
+        "{replicas}"
+    );
+
+    let spec = k.ok(&["explain", "deployment.spec", "--recursive"]).await;
+    assert_eq!(text_lines(&spec)[3], "FIELD: spec <DeploymentSpec>", "{spec}");
+    assert_eq!(
+        field_lines(&spec, 2),
+        [
+            "minReadySeconds\t<integer>",
+            "paused\t<boolean>",
+            "progressDeadlineSeconds\t<integer>",
+            "replicas\t<integer>",
+            "revisionHistoryLimit\t<integer>",
+            "selector\t<LabelSelector> -required-",
+            "strategy\t<DeploymentStrategy>",
+            "template\t<PodTemplateSpec> -required-",
+        ],
+        "{spec}"
+    );
+    for want in [
+        "      maxSurge\t<IntOrString>\n",
+        "    spec\t<PodSpec>\n",
+        "      containers\t<[]Container> -required-\n",
+        "        image\t<string>\n",
+        "      creationTimestamp\t<string>\n",
+        "    matchLabels\t<map[string]string>\n",
+    ] {
+        assert!(spec.contains(want), "{want:?} missing from\n{spec}");
+    }
+
+    let widget = k.ok(&["explain", "widgets"]).await;
+    assert_eq!(
+        text_lines(&widget)[..5],
+        [
+            "GROUP:      explain.example.com",
+            "KIND:       Widget",
+            "VERSION:    v1",
+            "DESCRIPTION:",
+            "    Widget is a documented custom resource.",
+        ],
+        "{widget}"
+    );
+    assert_eq!(
+        field_lines(&widget, 2),
+        ["apiVersion\t<string>", "kind\t<string>", "metadata\t<ObjectMeta>", "spec\t<Object>"],
+        "{widget}"
+    );
+    let size = k.ok(&["explain", "widget.spec.size"]).await;
+    assert_eq!(
+        text_lines(&size),
+        [
+            "GROUP:      explain.example.com",
+            "KIND:       Widget",
+            "VERSION:    v1",
+            "FIELD: size <integer>",
+            "DESCRIPTION:",
+            "    How many parts the widget has.",
+        ],
+        "{size}"
+    );
+    let widget_spec = k.ok(&["explain", "widget.spec"]).await;
+    assert_eq!(field_lines(&widget_spec, 2), ["color\t<string>", "size\t<integer> -required-"], "{widget_spec}");
+    let name = k.ok(&["explain", "widget.metadata.name"]).await;
+    assert_eq!(text_lines(&name)[3], "FIELD: name <string>", "{name}");
+
+    let missing = k.run(&["explain", "pods.spec.nope"]).await;
+    assert_ne!(missing.code, 0);
+    assert!(missing.stderr.contains(r#"field "nope" does not exist"#), "{}", missing.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_oldest() {
+    explain(KUBECTL_OLDEST).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_newest() {
+    explain(KUBECTL_NEWEST).await;
+}
+
+/// The OpenAPI documents explain reads, over raw HTTP: kind schemas with their
+/// group-version-kind, only the schemas a group-version reaches, v2 definitions with v2
+/// refs, and custom resources with ObjectMeta.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_component_schemas() {
+    let server = start().await;
+    let http = common::Http::new(&server);
+    let core = http.get("/openapi/v3/api/v1").await.expect(200).json();
+    let schemas = &core["components"]["schemas"];
+    let pod = &schemas["io.k8s.api.core.v1.Pod"];
+    assert_eq!(
+        pod["x-kubernetes-group-version-kind"],
+        serde_json::json!([{"group": "", "kind": "Pod", "version": "v1"}])
+    );
+    assert_eq!(pod["properties"]["spec"]["allOf"][0]["$ref"], "#/components/schemas/io.k8s.api.core.v1.PodSpec");
+    assert!(pod.get("required").is_none(), "metadata is not required: {pod}");
+    assert_eq!(schemas["io.k8s.api.core.v1.PodSpec"]["required"], serde_json::json!(["containers"]));
+    assert_eq!(schemas["io.k8s.api.core.v1.Container"]["properties"]["image"]["type"], "string");
+    assert!(schemas.get("io.k8s.api.apps.v1.Deployment").is_none(), "only the core group's kinds");
+
+    let apps = http.get("/openapi/v3/apis/apps/v1").await.expect(200).json();
+    let apps = apps["components"]["schemas"].as_object().unwrap();
+    assert!(apps.contains_key("io.k8s.api.core.v1.PodSpec"), "reached through the pod template");
+    assert!(!apps.contains_key("io.k8s.api.core.v1.Pod"));
+    // Every ref resolves within its own document.
+    let text = serde_json::to_string(apps).unwrap();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &r[..r.find('"').unwrap()];
+        assert!(apps.contains_key(name), "{name} is referenced but absent");
+    }
+
+    let v2 = http.get("/openapi/v2").await.expect(200).json();
+    let pod = &v2["definitions"]["io.k8s.api.core.v1.Pod"];
+    assert_eq!(pod["properties"]["spec"]["$ref"], "#/definitions/io.k8s.api.core.v1.PodSpec");
+    assert_eq!(pod["x-kubernetes-group-version-kind"][0]["kind"], "Pod");
+    assert!(!v2.to_string().contains("#/components/"));
+
+    let index = http.get("/openapi/v3").await.expect(200).json();
+    let before = index["paths"]["api/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let crd: Value = serde_saphyr::from_str(DOCUMENTED_CRD).unwrap();
+    http.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &crd).await.expect(201);
+    let index = http.get("/openapi/v3").await.expect(200).json();
+    assert_eq!(index["paths"]["api/v1"]["serverRelativeURL"], before.as_str(), "core document unchanged");
+    let url = index["paths"]["apis/explain.example.com/v1"]["serverRelativeURL"].as_str().unwrap();
+    let doc = http.get(url).await.expect(200).json();
+    let widget = &doc["components"]["schemas"]["com.example.explain.v1.Widget"];
+    assert_eq!(widget["x-kubernetes-group-version-kind"][0]["kind"], "Widget");
+    assert_eq!(
+        widget["properties"]["metadata"]["allOf"][0]["$ref"],
+        "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    );
+    assert!(doc["components"]["schemas"]["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"].is_object());
+}
