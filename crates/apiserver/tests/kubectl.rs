@@ -674,6 +674,11 @@ async fn explain_newest() {
     explain(KUBECTL_NEWEST).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_default() {
+    explain(KUBECTL_DEFAULT).await;
+}
+
 /// The OpenAPI documents explain reads, over raw HTTP: kind schemas with their
 /// group-version-kind, only the schemas a group-version reaches, v2 definitions with v2
 /// refs, and custom resources with ObjectMeta.

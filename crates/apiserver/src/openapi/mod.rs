@@ -44,7 +44,7 @@ struct Doc {
 /// built-in documents; bounded so CRD churn cannot grow it without limit.
 fn cached(fingerprint: String, build: impl FnOnce() -> Bytes) -> Arc<Doc> {
     static CACHE: Mutex<Option<HashMap<String, Arc<Doc>>>> = Mutex::new(None);
-    const MAX_ENTRIES: usize = 256;
+    const MAX_ENTRIES: usize = 64;
     if let Some(doc) = CACHE.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_default().get(&fingerprint) {
         return doc.clone();
     }
