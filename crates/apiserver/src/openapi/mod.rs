@@ -4,7 +4,8 @@
 //! document in JSON and protobuf. Component schemas come from k8s-openapi for built-in kinds
 //! ([`schemas`]) and from the CRD's openAPIV3Schema for custom resources; a v3 document
 //! carries only the schemas its kinds reach. Documents are built once per distinct set of
-//! served resources and kept serialized, since the core group's is about a megabyte.
+//! served resources and kept serialized: the core group's is 350 KB and takes tens of
+//! milliseconds to build.
 
 mod schemas;
 
