@@ -47,10 +47,12 @@ const KINDS: &[(&str, &str, &str, Register)] = &[
     ("events.k8s.io", "v1", "Event", register::<events::v1::Event>),
 ];
 
-/// Patch metadata k8s-openapi's schemas lack: kubectl (1.29+) reads it from the published
-/// schema to compute client-side apply patches. It must agree with the table the server
-/// merges by (`strategic_merge`): a list the client thinks atomic but the server merges by
-/// key would keep items a manifest dropped. `None` as the key merges scalars as a set.
+/// Patch metadata k8s-openapi's schemas lack, published as kube-apiserver publishes it.
+/// kubectl 1.29+ computes apply patches from it once a PATCH operation advertises
+/// `application/strategic-merge-patch+json` (these paths advertise `*/*`, so kubectl keeps
+/// its compiled-in metadata for now). It mirrors the table the server merges by
+/// (`strategic_merge`): a list the client thinks atomic but the server merges by key would
+/// keep items a manifest dropped. `None` as the key merges scalars as a set.
 const PATCH_META: &[(&str, &str, Option<&str>)] = &[
     ("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "finalizers", None),
     ("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "ownerReferences", Some("uid")),
