@@ -78,12 +78,10 @@ impl Api {
             resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
             return resp;
         }
-        if let Some(token) = &self.token {
-            let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-            if given.and_then(|v| v.strip_prefix("Bearer ")) != Some(token.as_str()) {
-                return response::status(&Status::failure(401, reason::UNAUTHORIZED, "Unauthorized"));
-            }
-        }
+        let user = match self.authenticate(&req) {
+            Some(user) => user,
+            None => return response::status(&Status::failure(401, reason::UNAUTHORIZED, "Unauthorized")),
+        };
         let latency = self.faults.latency();
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -119,6 +117,7 @@ impl Api {
             Route::OpenApiV2 => Ok(openapi::v2(&self.registry, accept.as_deref())),
             Route::OpenApiV3Index => Ok(response::json_value(StatusCode::OK, &openapi::v3_index(&self.registry))),
             Route::OpenApiV3(g, v) => openapi::v3_response(&self.registry, &g, &v).ok_or_else(not_found),
+            Route::Resource(path) if is_self_subject_review(&path) => self_subject_review(&parts.method, &path, &user),
             Route::Resource(path) => {
                 self.resource(parts.method, path, query, &parts.headers, accept.as_deref(), body).await
             }
@@ -131,6 +130,30 @@ impl Api {
             None => resp,
         };
         if gzip_ok { response::gzip(resp).await } else { resp }
+    }
+
+    /// Who the request comes from, as kube-apiserver's authenticators decide it: a verified
+    /// client certificate, else the bearer token; `None` (401) when a token is required and
+    /// neither is presented.
+    fn authenticate(&self, req: &Request<Incoming>) -> Option<User> {
+        if let Some(id) = req.extensions().get::<crate::tls::Identity>() {
+            let mut groups = id.groups.clone();
+            groups.push("system:authenticated".into());
+            return Some(User { name: id.user.clone(), groups });
+        }
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match &self.token {
+            Some(token) if bearer == Some(token.as_str()) => Some(User {
+                name: TOKEN_USER.into(),
+                groups: vec!["system:masters".into(), "system:authenticated".into()],
+            }),
+            Some(_) => None,
+            None => Some(User { name: "system:anonymous".into(), groups: vec!["system:unauthenticated".into()] }),
+        }
     }
 
     fn discovery_root(&self, core: bool, accept: Option<&str>) -> Response<Body> {
@@ -569,6 +592,43 @@ impl Api {
             }
         });
     }
+}
+
+/// The user the bearer token authenticates.
+const TOKEN_USER: &str = "admin";
+
+/// An authenticated (or anonymous) caller.
+#[derive(Debug, Clone)]
+struct User {
+    name: String,
+    groups: Vec<String>,
+}
+
+fn is_self_subject_review(path: &ResourcePath) -> bool {
+    path.group == "authentication.k8s.io"
+        && matches!(path.version.as_str(), "v1" | "v1beta1" | "v1alpha1")
+        && path.plural == "selfsubjectreviews"
+}
+
+/// `kubectl auth whoami`: a SelfSubjectReview answered with the caller's identity.
+fn self_subject_review(method: &Method, path: &ResourcePath, user: &User) -> Result<Response<Body>, Status> {
+    if path.namespace.is_some() || path.name.is_some() || path.subresource.is_some() {
+        return Err(not_found());
+    }
+    if method != Method::POST {
+        return Err(Status::failure(
+            405,
+            reason::METHOD_NOT_ALLOWED,
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    let review = json!({
+        "kind": "SelfSubjectReview",
+        "apiVersion": format!("authentication.k8s.io/{}", path.version),
+        "metadata": {"creationTimestamp": null},
+        "status": {"userInfo": {"username": user.name, "groups": user.groups}},
+    });
+    Ok(response::json_value(StatusCode::CREATED, &review))
 }
 
 fn req<'a>(

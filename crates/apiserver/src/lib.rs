@@ -43,3 +43,4 @@ mod watch;
 
 pub use faults::{Faults, InjectedError};
 pub use server::{ApiServer, ServerOptions, StartError, kubeconfig_yaml};
+pub use tls::{CertificateError, ClientCertificate};

@@ -18,6 +18,7 @@ use crate::faults::Faults;
 use crate::objects;
 use crate::registry::Registry;
 use crate::store::Store;
+use crate::tls::{CertificateError, ClientCertificate};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +53,12 @@ pub struct ServerOptions {
     pub listen: SocketAddr,
     /// Require `Authorization: Bearer <token>`.
     pub token: Option<String>,
-    /// Serve HTTPS with a generated CA (written into the kubeconfig).
+    /// Serve HTTPS with a generated CA (written into the kubeconfig). Client certificates
+    /// the CA signs (see [`ApiServer::client_certificate`]) authenticate their subject.
     pub tls: bool,
+    /// Another CA (PEM) whose client certificates authenticate too, as kube-apiserver's
+    /// `--client-ca-file`; only with `tls`.
+    pub client_ca: Option<String>,
     /// Past events kept per resource for watches and paginated reads.
     pub event_window: usize,
     /// Objects created at start, after the built-in namespaces (any kind, JSON).
@@ -75,6 +80,7 @@ impl Default for ServerOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: None,
             tls: false,
+            client_ca: None,
             event_window: 10_000,
             seed: Vec::new(),
             bookmark_interval: Duration::from_secs(1),
@@ -91,6 +97,7 @@ pub struct ApiServer {
     url: String,
     addr: SocketAddr,
     ca_pem: Option<String>,
+    tls: Option<Arc<crate::tls::Tls>>,
     token: Option<String>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -107,12 +114,12 @@ impl ApiServer {
         let listener =
             TcpListener::bind(opts.listen).await.map_err(|source| StartError::Bind { addr: opts.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: opts.listen, source })?;
-        let (tls, ca_pem) = if opts.tls {
-            let (cfg, ca) = crate::tls::server_config(addr).map_err(StartError::Tls)?;
-            (Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))), Some(ca))
-        } else {
-            (None, None)
+        let tls_setup = match opts.tls {
+            true => Some(Arc::new(crate::tls::setup(addr, opts.client_ca.as_deref()).map_err(StartError::Tls)?)),
+            false => None,
         };
+        let ca_pem = tls_setup.as_ref().map(|t| t.ca_pem.clone());
+        let acceptor = tls_setup.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(Arc::new(t.config.clone())));
         let scheme = if opts.tls { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
         let api = Arc::new(Api {
@@ -129,9 +136,9 @@ impl ApiServer {
         });
         seed(&api, &opts.seed)?;
         let (shutdown, rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, api.clone(), tls, rx));
+        let task = tokio::spawn(serve(listener, api.clone(), acceptor, rx));
         tracing::info!(%url, tls = opts.tls, auth = opts.token.is_some(), "embedded API server listening");
-        Ok(Self { api, url, addr, ca_pem, token: opts.token, shutdown, task: Some(task) })
+        Ok(Self { api, url, addr, ca_pem, tls: tls_setup, token: opts.token, shutdown, task: Some(task) })
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.
@@ -152,6 +159,27 @@ impl ApiServer {
     /// A kubeconfig (YAML) that points clients such as kubectl at this server.
     pub fn kubeconfig(&self) -> String {
         kubeconfig_yaml(&self.url, self.ca_pem.as_deref(), self.token.as_deref())
+    }
+
+    /// A client certificate and key (PEM) for `user` in `groups`, signed by the server's CA:
+    /// requests over a connection that presents it are authenticated as that user, with or
+    /// without a token.
+    pub fn client_certificate(&self, user: &str, groups: &[&str]) -> Result<ClientCertificate, CertificateError> {
+        self.tls.as_ref().ok_or(CertificateError::NoTls)?.client_certificate(user, groups)
+    }
+
+    /// A kubeconfig (YAML) that authenticates as `user` in `groups` with a fresh client
+    /// certificate (`client-certificate-data` and `client-key-data`) instead of the token.
+    pub fn client_certificate_kubeconfig(&self, user: &str, groups: &[&str]) -> Result<String, CertificateError> {
+        use base64::Engine;
+        let cert = self.client_certificate(user, groups)?;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let user_block = format!(
+            "    client-certificate-data: {}\n    client-key-data: {}\n",
+            b64(&cert.cert_pem),
+            b64(&cert.key_pem)
+        );
+        Ok(kubeconfig_with_user(&self.url, self.ca_pem.as_deref(), &user_block))
     }
 
     /// Writes the kubeconfig to a file (mode 0600 on Unix: it may hold a token).
@@ -272,15 +300,27 @@ async fn serve(
         let tls = tls.clone();
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let api = api.clone();
-                async move { Ok::<_, std::convert::Infallible>(api.handle(req).await) }
-            });
+            let service = |identity: Option<crate::tls::Identity>| {
+                service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    let api = api.clone();
+                    if let Some(id) = &identity {
+                        req.extensions_mut().insert(id.clone());
+                    }
+                    async move { Ok::<_, std::convert::Infallible>(api.handle(req).await) }
+                })
+            };
             let builder = auto::Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(s) => {
-                        let conn = builder.serve_connection(TokioIo::new(s), service);
+                        // rustls verified the chain already: a certificate here is trusted.
+                        let identity = s
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|chain| chain.first())
+                            .and_then(|leaf| crate::tls::identity(leaf));
+                        let conn = builder.serve_connection(TokioIo::new(s), service(identity));
                         tokio::select! { r = conn => r, _ = stop.changed() => Ok(()) }
                     }
                     Err(e) => {
@@ -289,7 +329,7 @@ async fn serve(
                     }
                 },
                 None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service(None));
                     tokio::select! { r = conn => r, _ = stop.changed() => Ok(()) }
                 }
             };
@@ -302,17 +342,18 @@ async fn serve(
 
 /// A kubeconfig for `url`, with the CA inline and the token, if given.
 pub fn kubeconfig_yaml(url: &str, ca_pem: Option<&str>, token: Option<&str>) -> String {
+    let user = token.map(|t| format!("    token: {t}\n")).unwrap_or_default();
+    kubeconfig_with_user(url, ca_pem, &user)
+}
+
+/// A kubeconfig whose user entry holds `user` (indented YAML lines; empty: no credentials).
+fn kubeconfig_with_user(url: &str, ca_pem: Option<&str>, user: &str) -> String {
     use base64::Engine;
     let mut cluster = format!("    server: {url}\n");
     if let Some(ca) = ca_pem {
         let data = base64::engine::general_purpose::STANDARD.encode(ca);
         cluster.push_str(&format!("    certificate-authority-data: {data}\n"));
     }
-    let user = match token {
-        Some(t) => format!("    token: {t}\n"),
-        None => "    {}\n".to_string(),
-    };
-    let user = if token.is_some() { user } else { String::new() };
     let user_block = if user.is_empty() { "  user: {}\n".to_string() } else { format!("  user:\n{user}") };
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: rkube\n  cluster:\n{cluster}contexts:\n- name: rkube\n  context:\n    cluster: rkube\n    user: rkube\n    namespace: default\ncurrent-context: rkube\nusers:\n- name: rkube\n{user_block}"
