@@ -298,6 +298,26 @@ class Gen:
         self.pb, self.oa, self.go = pb, oa, go
         self.pairs = OrderedDict()  # openapi path -> pb path
         self.gaps = []
+        self.gap_owners = {}  # openapi path -> its GAPS entries
+        self.edges = {}  # openapi path -> openapi struct types of its fields
+
+    def gap(self, owner, text):
+        self.gaps.append(text)
+        self.gap_owners.setdefault(owner, []).append(text)
+
+    def reachable(self, root):
+        seen, stack = set(), [root]
+        while stack:
+            o = stack.pop()
+            if o in seen:
+                continue
+            seen.add(o)
+            stack.extend(self.edges.get(o, ()))
+        return seen
+
+    def kind_gaps(self, root):
+        """The GAPS entries of every type reachable from `root` (empty: the kind is lossless)."""
+        return [g for o in sorted(self.reachable(root)) for g in self.gap_owners.get(o, [])]
 
     def pb_for(self, oa_path):
         module, name = oa_path.rsplit("::", 1)
@@ -315,14 +335,16 @@ class Gen:
                 continue
             p = self.pb_for(o)
             if p is None or o not in self.oa:
-                self.gaps.append(f"type {o}: no protobuf message")
+                self.gap(o, f"type {o}: no protobuf message")
                 continue
             self.pairs[o] = p
+            self.edges[o] = []
             for fty in self.oa[o].values():
                 _, elem = shape_openapi(fty)
                 elem = leaf_elem(elem)
                 if "::" in elem and elem not in LEAVES:
                     queue.append(elem)
+                    self.edges[o].append(elem)
 
     def field_exprs(self, o, p):
         """Returns (from_pb field inits, into_pb field inits, prelude lines)."""
@@ -360,7 +382,7 @@ class Gen:
         for of, oty in ofields.items():
             if of not in matched:
                 froms.append(f"{of}: Default::default(),")
-                self.gaps.append(f"{o}.{of}: not in protobuf (dropped on encode)")
+                self.gap(o, f"{o}.{of}: not in protobuf (dropped on encode)")
                 continue
             via, pf, powner, pgo = matched[of]
             pmeta = self.pb[powner][pf]
@@ -369,12 +391,18 @@ class Gen:
             src = f"inl_{via.replace('r#', '')}.{pf}" if via else f"p.{pf}"
             if not element_ok(oelem, pelem, self.pairs):
                 froms.append(f"{of}: Default::default(),")
-                self.gaps.append(f"{o}.{of}: types differ ({oty} vs {pmeta['type']}), dropped")
+                self.gap(o, f"{o}.{of}: types differ ({oty} vs {pmeta['type']}), dropped")
                 continue
             ginfo = pgo.get(pmeta["tag"], {})
             zero_is_absent = (not ginfo.get("pointer", True)) and ginfo.get("omitempty", False)
             combo = (okind, pkind)
-            if combo == ("opt", "opt"):
+            same = leaf_elem(oelem) in PRIMITIVES and leaf_elem(oelem) == pelem
+            if combo in (("optvec", "vec"), ("optmap", "map")) and same:
+                # Same element type on both sides: move the collection, do not rebuild it.
+                f, t = f"non_empty({src})", f"self.{of}.unwrap_or_default()"
+            elif combo in (("vec", "vec"), ("map", "map")) and same:
+                f, t = src, f"self.{of}"
+            elif combo == ("opt", "opt"):
                 helper = "opt_nz" if zero_is_absent and leaf_elem(oelem) in PRIMITIVES else "opt"
                 f, t = f"{helper}({src})", f"opt_back(self.{of})"
             elif combo == ("req", "opt"):
@@ -387,7 +415,7 @@ class Gen:
                 f, t = f"opt({src})", f"opt_back(self.{of})"
             else:
                 froms.append(f"{of}: Default::default(),")
-                self.gaps.append(f"{o}.{of}: shapes differ ({oty} vs {pmeta['type']}), dropped")
+                self.gap(o, f"{o}.{of}: shapes differ ({oty} vs {pmeta['type']}), dropped")
                 continue
             froms.append(f"{of}: {f},")
             if via:
@@ -443,6 +471,23 @@ class Gen:
                 out.append(f'        $m!("{g}", "{v}", "{k}", k8s_openapi::{o}, k8s_pb::{p});')
         out.append("    };")
         out.append("}")
+        out.append("")
+        out.append("/// Whether every field k8s-openapi has on the kind converts to and from protobuf: no type")
+        out.append("/// reachable from it has a [`GAPS`] entry (see [`KIND_GAPS`]).")
+        out.append("pub fn is_lossless(group: &str, kind: &str) -> bool {")
+        lossless = [(g, k) for g, v, k, mod in ROOTS if f"{mod}::{k}" in self.pairs and not self.kind_gaps(f"{mod}::{k}")]
+        pats = " | ".join(f'("{g}", "{k}")' for g, k in lossless) or '("", "")'
+        out.append(f"    matches!((group, kind), {pats})")
+        out.append("}")
+        out.append("")
+        out.append("/// Per kind with gaps: `(group, kind, the GAPS entries of the types reachable from it)`.")
+        out.append("pub const KIND_GAPS: &[(&str, &str, &[&str])] = &[")
+        for g, v, k, mod in ROOTS:
+            gaps = self.kind_gaps(f"{mod}::{k}")
+            if gaps:
+                items = ", ".join(f'"{x}"' for x in gaps)
+                out.append(f'    ("{g}", "{k}", &[{items}]),')
+        out.append("];")
         out.append("")
         out.append("/// Fields and types the conversion cannot carry (k8s-openapi is newer than k8s-pb).")
         out.append("pub const GAPS: &[&str] = &[")

@@ -142,6 +142,12 @@ pub fn coll<O: Convert<P>, P: Collection>(p: P) -> Option<O> {
     (!p.is_empty_collection()).then(|| O::from_pb(p))
 }
 
+/// Repeated or map field with the same type on both sides to an optional collection (empty
+/// means absent), moved rather than rebuilt.
+pub fn non_empty<P: Collection>(p: P) -> Option<P> {
+    (!p.is_empty_collection()).then_some(p)
+}
+
 /// Optional collection back to a repeated or map field.
 pub fn coll_back<O: Convert<P>, P: Default>(o: Option<O>) -> P {
     o.map(O::into_pb).unwrap_or_default()

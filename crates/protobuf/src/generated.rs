@@ -80,7 +80,7 @@ impl Convert<pb::api::core::v1::ConfigMap> for oa::api::core::v1::ConfigMap {
     fn from_pb(p: pb::api::core::v1::ConfigMap) -> Self {
         Self {
             binary_data: coll(p.binary_data),
-            data: coll(p.data),
+            data: non_empty(p.data),
             immutable: opt(p.immutable),
             metadata: req(p.metadata),
         }
@@ -88,7 +88,7 @@ impl Convert<pb::api::core::v1::ConfigMap> for oa::api::core::v1::ConfigMap {
     fn into_pb(self) -> pb::api::core::v1::ConfigMap {
         pb::api::core::v1::ConfigMap {
             binary_data: coll_back(self.binary_data),
-            data: coll_back(self.data),
+            data: self.data.unwrap_or_default(),
             immutable: opt_back(self.immutable),
             metadata: req_back(self.metadata),
             ..Default::default()
@@ -102,7 +102,7 @@ impl Convert<pb::api::core::v1::Secret> for oa::api::core::v1::Secret {
             data: coll(p.data),
             immutable: opt(p.immutable),
             metadata: req(p.metadata),
-            string_data: coll(p.string_data),
+            string_data: non_empty(p.string_data),
             type_: opt_nz(p.r#type),
         }
     }
@@ -111,7 +111,7 @@ impl Convert<pb::api::core::v1::Secret> for oa::api::core::v1::Secret {
             data: coll_back(self.data),
             immutable: opt_back(self.immutable),
             metadata: req_back(self.metadata),
-            string_data: coll_back(self.string_data),
+            string_data: self.string_data.unwrap_or_default(),
             r#type: opt_back(self.type_),
             ..Default::default()
         }
@@ -400,7 +400,7 @@ impl Convert<pb::apimachinery::pkg::apis::meta::v1::DeleteOptions>
     fn from_pb(p: pb::apimachinery::pkg::apis::meta::v1::DeleteOptions) -> Self {
         Self {
             api_version: Default::default(),
-            dry_run: coll(p.dry_run),
+            dry_run: non_empty(p.dry_run),
             grace_period_seconds: opt(p.grace_period_seconds),
             ignore_store_read_error_with_cluster_breaking_potential: opt(
                 p.ignore_store_read_error_with_cluster_breaking_potential
@@ -413,7 +413,7 @@ impl Convert<pb::apimachinery::pkg::apis::meta::v1::DeleteOptions>
     }
     fn into_pb(self) -> pb::apimachinery::pkg::apis::meta::v1::DeleteOptions {
         pb::apimachinery::pkg::apis::meta::v1::DeleteOptions {
-            dry_run: coll_back(self.dry_run),
+            dry_run: self.dry_run.unwrap_or_default(),
             grace_period_seconds: opt_back(self.grace_period_seconds),
             ignore_store_read_error_with_cluster_breaking_potential: opt_back(
                 self.ignore_store_read_error_with_cluster_breaking_potential,
@@ -429,14 +429,14 @@ impl Convert<pb::apimachinery::pkg::apis::meta::v1::DeleteOptions>
 impl Convert<pb::apimachinery::pkg::apis::meta::v1::ObjectMeta> for oa::apimachinery::pkg::apis::meta::v1::ObjectMeta {
     fn from_pb(p: pb::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Self {
         Self {
-            annotations: coll(p.annotations),
+            annotations: non_empty(p.annotations),
             creation_timestamp: opt(p.creation_timestamp),
             deletion_grace_period_seconds: opt(p.deletion_grace_period_seconds),
             deletion_timestamp: opt(p.deletion_timestamp),
-            finalizers: coll(p.finalizers),
+            finalizers: non_empty(p.finalizers),
             generate_name: opt_nz(p.generate_name),
             generation: opt_nz(p.generation),
-            labels: coll(p.labels),
+            labels: non_empty(p.labels),
             managed_fields: coll(p.managed_fields),
             name: opt_nz(p.name),
             namespace: opt_nz(p.namespace),
@@ -448,14 +448,14 @@ impl Convert<pb::apimachinery::pkg::apis::meta::v1::ObjectMeta> for oa::apimachi
     }
     fn into_pb(self) -> pb::apimachinery::pkg::apis::meta::v1::ObjectMeta {
         pb::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-            annotations: coll_back(self.annotations),
+            annotations: self.annotations.unwrap_or_default(),
             creation_timestamp: opt_back(self.creation_timestamp),
             deletion_grace_period_seconds: opt_back(self.deletion_grace_period_seconds),
             deletion_timestamp: opt_back(self.deletion_timestamp),
-            finalizers: coll_back(self.finalizers),
+            finalizers: self.finalizers.unwrap_or_default(),
             generate_name: opt_back(self.generate_name),
             generation: opt_back(self.generation),
-            labels: coll_back(self.labels),
+            labels: self.labels.unwrap_or_default(),
             managed_fields: coll_back(self.managed_fields),
             name: opt_back(self.name),
             namespace: opt_back(self.namespace),
@@ -470,10 +470,10 @@ impl Convert<pb::apimachinery::pkg::apis::meta::v1::ObjectMeta> for oa::apimachi
 
 impl Convert<pb::api::core::v1::NamespaceSpec> for oa::api::core::v1::NamespaceSpec {
     fn from_pb(p: pb::api::core::v1::NamespaceSpec) -> Self {
-        Self { finalizers: coll(p.finalizers) }
+        Self { finalizers: non_empty(p.finalizers) }
     }
     fn into_pb(self) -> pb::api::core::v1::NamespaceSpec {
-        pb::api::core::v1::NamespaceSpec { finalizers: coll_back(self.finalizers), ..Default::default() }
+        pb::api::core::v1::NamespaceSpec { finalizers: self.finalizers.unwrap_or_default(), ..Default::default() }
     }
 }
 
@@ -496,7 +496,7 @@ impl Convert<pb::api::core::v1::NodeSpec> for oa::api::core::v1::NodeSpec {
             config_source: opt(p.config_source),
             external_id: opt_nz(p.external_id),
             pod_cidr: opt_nz(p.pod_cidr),
-            pod_cidrs: coll(p.pod_cid_rs),
+            pod_cidrs: non_empty(p.pod_cid_rs),
             pod_preemption_policy: Default::default(),
             provider_id: opt_nz(p.provider_id),
             taints: coll(p.taints),
@@ -508,7 +508,7 @@ impl Convert<pb::api::core::v1::NodeSpec> for oa::api::core::v1::NodeSpec {
             config_source: opt_back(self.config_source),
             external_id: opt_back(self.external_id),
             pod_cidr: opt_back(self.pod_cidr),
-            pod_cid_rs: coll_back(self.pod_cidrs),
+            pod_cid_rs: self.pod_cidrs.unwrap_or_default(),
             provider_id: opt_back(self.provider_id),
             taints: coll_back(self.taints),
             unschedulable: opt_back(self.unschedulable),
@@ -526,14 +526,14 @@ impl Convert<pb::api::core::v1::NodeStatus> for oa::api::core::v1::NodeStatus {
             conditions: coll(p.conditions),
             config: opt(p.config),
             daemon_endpoints: opt(p.daemon_endpoints),
-            declared_features: coll(p.declared_features),
+            declared_features: non_empty(p.declared_features),
             features: opt(p.features),
             images: coll(p.images),
             node_info: opt(p.node_info),
             phase: opt_nz(p.phase),
             runtime_handlers: coll(p.runtime_handlers),
             volumes_attached: coll(p.volumes_attached),
-            volumes_in_use: coll(p.volumes_in_use),
+            volumes_in_use: non_empty(p.volumes_in_use),
         }
     }
     fn into_pb(self) -> pb::api::core::v1::NodeStatus {
@@ -544,14 +544,14 @@ impl Convert<pb::api::core::v1::NodeStatus> for oa::api::core::v1::NodeStatus {
             conditions: coll_back(self.conditions),
             config: opt_back(self.config),
             daemon_endpoints: opt_back(self.daemon_endpoints),
-            declared_features: coll_back(self.declared_features),
+            declared_features: self.declared_features.unwrap_or_default(),
             features: opt_back(self.features),
             images: coll_back(self.images),
             node_info: opt_back(self.node_info),
             phase: opt_back(self.phase),
             runtime_handlers: coll_back(self.runtime_handlers),
             volumes_attached: coll_back(self.volumes_attached),
-            volumes_in_use: coll_back(self.volumes_in_use),
+            volumes_in_use: self.volumes_in_use.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -579,7 +579,7 @@ impl Convert<pb::api::core::v1::PodSpec> for oa::api::core::v1::PodSpec {
             image_pull_secrets: coll(p.image_pull_secrets),
             init_containers: coll(p.init_containers),
             node_name: opt_nz(p.node_name),
-            node_selector: coll(p.node_selector),
+            node_selector: non_empty(p.node_selector),
             os: opt(p.os),
             overhead: coll(p.overhead),
             preemption_policy: opt(p.preemption_policy),
@@ -625,7 +625,7 @@ impl Convert<pb::api::core::v1::PodSpec> for oa::api::core::v1::PodSpec {
             image_pull_secrets: coll_back(self.image_pull_secrets),
             init_containers: coll_back(self.init_containers),
             node_name: opt_back(self.node_name),
-            node_selector: coll_back(self.node_selector),
+            node_selector: self.node_selector.unwrap_or_default(),
             os: opt_back(self.os),
             overhead: coll_back(self.overhead),
             preemption_policy: opt_back(self.preemption_policy),
@@ -712,20 +712,20 @@ impl Convert<pb::api::core::v1::ServiceSpec> for oa::api::core::v1::ServiceSpec 
         Self {
             allocate_load_balancer_node_ports: opt(p.allocate_load_balancer_node_ports),
             cluster_ip: opt_nz(p.cluster_ip),
-            cluster_ips: coll(p.cluster_ips),
-            external_ips: coll(p.external_ips),
+            cluster_ips: non_empty(p.cluster_ips),
+            external_ips: non_empty(p.external_ips),
             external_name: opt_nz(p.external_name),
             external_traffic_policy: opt_nz(p.external_traffic_policy),
             health_check_node_port: opt_nz(p.health_check_node_port),
             internal_traffic_policy: opt(p.internal_traffic_policy),
-            ip_families: coll(p.ip_families),
+            ip_families: non_empty(p.ip_families),
             ip_family_policy: opt(p.ip_family_policy),
             load_balancer_class: opt(p.load_balancer_class),
             load_balancer_ip: opt_nz(p.load_balancer_ip),
-            load_balancer_source_ranges: coll(p.load_balancer_source_ranges),
+            load_balancer_source_ranges: non_empty(p.load_balancer_source_ranges),
             ports: coll(p.ports),
             publish_not_ready_addresses: opt_nz(p.publish_not_ready_addresses),
-            selector: coll(p.selector),
+            selector: non_empty(p.selector),
             session_affinity: opt_nz(p.session_affinity),
             session_affinity_config: opt(p.session_affinity_config),
             traffic_distribution: opt(p.traffic_distribution),
@@ -736,20 +736,20 @@ impl Convert<pb::api::core::v1::ServiceSpec> for oa::api::core::v1::ServiceSpec 
         pb::api::core::v1::ServiceSpec {
             allocate_load_balancer_node_ports: opt_back(self.allocate_load_balancer_node_ports),
             cluster_ip: opt_back(self.cluster_ip),
-            cluster_ips: coll_back(self.cluster_ips),
-            external_ips: coll_back(self.external_ips),
+            cluster_ips: self.cluster_ips.unwrap_or_default(),
+            external_ips: self.external_ips.unwrap_or_default(),
             external_name: opt_back(self.external_name),
             external_traffic_policy: opt_back(self.external_traffic_policy),
             health_check_node_port: opt_back(self.health_check_node_port),
             internal_traffic_policy: opt_back(self.internal_traffic_policy),
-            ip_families: coll_back(self.ip_families),
+            ip_families: self.ip_families.unwrap_or_default(),
             ip_family_policy: opt_back(self.ip_family_policy),
             load_balancer_class: opt_back(self.load_balancer_class),
             load_balancer_ip: opt_back(self.load_balancer_ip),
-            load_balancer_source_ranges: coll_back(self.load_balancer_source_ranges),
+            load_balancer_source_ranges: self.load_balancer_source_ranges.unwrap_or_default(),
             ports: coll_back(self.ports),
             publish_not_ready_addresses: opt_back(self.publish_not_ready_addresses),
-            selector: coll_back(self.selector),
+            selector: self.selector.unwrap_or_default(),
             session_affinity: opt_back(self.session_affinity),
             session_affinity_config: opt_back(self.session_affinity_config),
             traffic_distribution: opt_back(self.traffic_distribution),
@@ -1269,7 +1269,7 @@ impl Convert<pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
             accepted_names: opt(p.accepted_names),
             conditions: coll(p.conditions),
             observed_generation: opt_nz(p.observed_generation),
-            stored_versions: coll(p.stored_versions),
+            stored_versions: non_empty(p.stored_versions),
         }
     }
     fn into_pb(self) -> pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionStatus {
@@ -1277,7 +1277,7 @@ impl Convert<pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
             accepted_names: opt_back(self.accepted_names),
             conditions: coll_back(self.conditions),
             observed_generation: opt_back(self.observed_generation),
-            stored_versions: coll_back(self.stored_versions),
+            stored_versions: self.stored_versions.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -1529,11 +1529,11 @@ impl Convert<pb::api::core::v1::NodeFeatures> for oa::api::core::v1::NodeFeature
 
 impl Convert<pb::api::core::v1::ContainerImage> for oa::api::core::v1::ContainerImage {
     fn from_pb(p: pb::api::core::v1::ContainerImage) -> Self {
-        Self { names: coll(p.names), size_bytes: opt_nz(p.size_bytes) }
+        Self { names: non_empty(p.names), size_bytes: opt_nz(p.size_bytes) }
     }
     fn into_pb(self) -> pb::api::core::v1::ContainerImage {
         pb::api::core::v1::ContainerImage {
-            names: coll_back(self.names),
+            names: self.names.unwrap_or_default(),
             size_bytes: opt_back(self.size_bytes),
             ..Default::default()
         }
@@ -1622,8 +1622,8 @@ impl Convert<pb::api::core::v1::Affinity> for oa::api::core::v1::Affinity {
 impl Convert<pb::api::core::v1::Container> for oa::api::core::v1::Container {
     fn from_pb(p: pb::api::core::v1::Container) -> Self {
         Self {
-            args: coll(p.args),
-            command: coll(p.command),
+            args: non_empty(p.args),
+            command: non_empty(p.command),
             env: coll(p.env),
             env_from: coll(p.env_from),
             image: opt_nz(p.image),
@@ -1651,8 +1651,8 @@ impl Convert<pb::api::core::v1::Container> for oa::api::core::v1::Container {
     }
     fn into_pb(self) -> pb::api::core::v1::Container {
         pb::api::core::v1::Container {
-            args: coll_back(self.args),
-            command: coll_back(self.command),
+            args: self.args.unwrap_or_default(),
+            command: self.command.unwrap_or_default(),
             env: coll_back(self.env),
             env_from: coll_back(self.env_from),
             image: opt_back(self.image),
@@ -1683,13 +1683,13 @@ impl Convert<pb::api::core::v1::Container> for oa::api::core::v1::Container {
 
 impl Convert<pb::api::core::v1::PodDnsConfig> for oa::api::core::v1::PodDNSConfig {
     fn from_pb(p: pb::api::core::v1::PodDnsConfig) -> Self {
-        Self { nameservers: coll(p.nameservers), options: coll(p.options), searches: coll(p.searches) }
+        Self { nameservers: non_empty(p.nameservers), options: coll(p.options), searches: non_empty(p.searches) }
     }
     fn into_pb(self) -> pb::api::core::v1::PodDnsConfig {
         pb::api::core::v1::PodDnsConfig {
-            nameservers: coll_back(self.nameservers),
+            nameservers: self.nameservers.unwrap_or_default(),
             options: coll_back(self.options),
-            searches: coll_back(self.searches),
+            searches: self.searches.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -1699,8 +1699,8 @@ impl Convert<pb::api::core::v1::EphemeralContainer> for oa::api::core::v1::Ephem
     fn from_pb(p: pb::api::core::v1::EphemeralContainer) -> Self {
         let inl_ephemeral_container_common = p.ephemeral_container_common.unwrap_or_default();
         Self {
-            args: coll(inl_ephemeral_container_common.args),
-            command: coll(inl_ephemeral_container_common.command),
+            args: non_empty(inl_ephemeral_container_common.args),
+            command: non_empty(inl_ephemeral_container_common.command),
             env: coll(inl_ephemeral_container_common.env),
             env_from: coll(inl_ephemeral_container_common.env_from),
             image: opt_nz(inl_ephemeral_container_common.image),
@@ -1731,8 +1731,8 @@ impl Convert<pb::api::core::v1::EphemeralContainer> for oa::api::core::v1::Ephem
         pb::api::core::v1::EphemeralContainer {
             target_container_name: opt_back(self.target_container_name),
             ephemeral_container_common: Some(pb::api::core::v1::EphemeralContainerCommon {
-                args: coll_back(self.args),
-                command: coll_back(self.command),
+                args: self.args.unwrap_or_default(),
+                command: self.command.unwrap_or_default(),
                 env: coll_back(self.env),
                 env_from: coll_back(self.env_from),
                 image: opt_back(self.image),
@@ -1765,11 +1765,11 @@ impl Convert<pb::api::core::v1::EphemeralContainer> for oa::api::core::v1::Ephem
 
 impl Convert<pb::api::core::v1::HostAlias> for oa::api::core::v1::HostAlias {
     fn from_pb(p: pb::api::core::v1::HostAlias) -> Self {
-        Self { hostnames: coll(p.hostnames), ip: req(p.ip) }
+        Self { hostnames: non_empty(p.hostnames), ip: req(p.ip) }
     }
     fn into_pb(self) -> pb::api::core::v1::HostAlias {
         pb::api::core::v1::HostAlias {
-            hostnames: coll_back(self.hostnames),
+            hostnames: self.hostnames.unwrap_or_default(),
             ip: req_back(self.ip),
             ..Default::default()
         }
@@ -1847,7 +1847,7 @@ impl Convert<pb::api::core::v1::PodSecurityContext> for oa::api::core::v1::PodSe
             se_linux_change_policy: opt(p.se_linux_change_policy),
             se_linux_options: opt(p.se_linux_options),
             seccomp_profile: opt(p.seccomp_profile),
-            supplemental_groups: coll(p.supplemental_groups),
+            supplemental_groups: non_empty(p.supplemental_groups),
             supplemental_groups_policy: opt(p.supplemental_groups_policy),
             sysctls: coll(p.sysctls),
             windows_options: opt(p.windows_options),
@@ -1864,7 +1864,7 @@ impl Convert<pb::api::core::v1::PodSecurityContext> for oa::api::core::v1::PodSe
             se_linux_change_policy: opt_back(self.se_linux_change_policy),
             se_linux_options: opt_back(self.se_linux_options),
             seccomp_profile: opt_back(self.seccomp_profile),
-            supplemental_groups: coll_back(self.supplemental_groups),
+            supplemental_groups: self.supplemental_groups.unwrap_or_default(),
             supplemental_groups_policy: opt_back(self.supplemental_groups_policy),
             sysctls: coll_back(self.sysctls),
             windows_options: opt_back(self.windows_options),
@@ -1899,7 +1899,7 @@ impl Convert<pb::api::core::v1::TopologySpreadConstraint> for oa::api::core::v1:
     fn from_pb(p: pb::api::core::v1::TopologySpreadConstraint) -> Self {
         Self {
             label_selector: opt(p.label_selector),
-            match_label_keys: coll(p.match_label_keys),
+            match_label_keys: non_empty(p.match_label_keys),
             max_skew: req(p.max_skew),
             min_domains: opt(p.min_domains),
             node_affinity_policy: opt(p.node_affinity_policy),
@@ -1911,7 +1911,7 @@ impl Convert<pb::api::core::v1::TopologySpreadConstraint> for oa::api::core::v1:
     fn into_pb(self) -> pb::api::core::v1::TopologySpreadConstraint {
         pb::api::core::v1::TopologySpreadConstraint {
             label_selector: opt_back(self.label_selector),
-            match_label_keys: coll_back(self.match_label_keys),
+            match_label_keys: self.match_label_keys.unwrap_or_default(),
             max_skew: req_back(self.max_skew),
             min_domains: opt_back(self.min_domains),
             node_affinity_policy: opt_back(self.node_affinity_policy),
@@ -2218,12 +2218,12 @@ impl Convert<pb::apimachinery::pkg::apis::meta::v1::LabelSelector>
     for oa::apimachinery::pkg::apis::meta::v1::LabelSelector
 {
     fn from_pb(p: pb::apimachinery::pkg::apis::meta::v1::LabelSelector) -> Self {
-        Self { match_expressions: coll(p.match_expressions), match_labels: coll(p.match_labels) }
+        Self { match_expressions: coll(p.match_expressions), match_labels: non_empty(p.match_labels) }
     }
     fn into_pb(self) -> pb::apimachinery::pkg::apis::meta::v1::LabelSelector {
         pb::apimachinery::pkg::apis::meta::v1::LabelSelector {
             match_expressions: coll_back(self.match_expressions),
-            match_labels: coll_back(self.match_labels),
+            match_labels: self.match_labels.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -2453,12 +2453,12 @@ impl Convert<pb::api::batch::v1::JobCondition> for oa::api::batch::v1::JobCondit
 
 impl Convert<pb::api::batch::v1::UncountedTerminatedPods> for oa::api::batch::v1::UncountedTerminatedPods {
     fn from_pb(p: pb::api::batch::v1::UncountedTerminatedPods) -> Self {
-        Self { failed: coll(p.failed), succeeded: coll(p.succeeded) }
+        Self { failed: non_empty(p.failed), succeeded: non_empty(p.succeeded) }
     }
     fn into_pb(self) -> pb::api::batch::v1::UncountedTerminatedPods {
         pb::api::batch::v1::UncountedTerminatedPods {
-            failed: coll_back(self.failed),
-            succeeded: coll_back(self.succeeded),
+            failed: self.failed.unwrap_or_default(),
+            succeeded: self.succeeded.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -2497,21 +2497,21 @@ impl Convert<pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 {
     fn from_pb(p: pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionNames) -> Self {
         Self {
-            categories: coll(p.categories),
+            categories: non_empty(p.categories),
             kind: req(p.kind),
             list_kind: opt_nz(p.list_kind),
             plural: req(p.plural),
-            short_names: coll(p.short_names),
+            short_names: non_empty(p.short_names),
             singular: opt_nz(p.singular),
         }
     }
     fn into_pb(self) -> pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionNames {
         pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionNames {
-            categories: coll_back(self.categories),
+            categories: self.categories.unwrap_or_default(),
             kind: req_back(self.kind),
             list_kind: opt_back(self.list_kind),
             plural: req_back(self.plural),
-            short_names: coll_back(self.short_names),
+            short_names: self.short_names.unwrap_or_default(),
             singular: opt_back(self.singular),
             ..Default::default()
         }
@@ -3080,7 +3080,7 @@ impl Convert<pb::api::core::v1::AzureFileVolumeSource> for oa::api::core::v1::Az
 impl Convert<pb::api::core::v1::CephFsVolumeSource> for oa::api::core::v1::CephFSVolumeSource {
     fn from_pb(p: pb::api::core::v1::CephFsVolumeSource) -> Self {
         Self {
-            monitors: Convert::from_pb(p.monitors),
+            monitors: p.monitors,
             path: opt_nz(p.path),
             read_only: opt_nz(p.read_only),
             secret_file: opt_nz(p.secret_file),
@@ -3090,7 +3090,7 @@ impl Convert<pb::api::core::v1::CephFsVolumeSource> for oa::api::core::v1::CephF
     }
     fn into_pb(self) -> pb::api::core::v1::CephFsVolumeSource {
         pb::api::core::v1::CephFsVolumeSource {
-            monitors: self.monitors.into_pb(),
+            monitors: self.monitors,
             path: opt_back(self.path),
             read_only: opt_back(self.read_only),
             secret_file: opt_back(self.secret_file),
@@ -3153,7 +3153,7 @@ impl Convert<pb::api::core::v1::CSIVolumeSource> for oa::api::core::v1::CSIVolum
             fs_type: opt(p.fs_type),
             node_publish_secret_ref: opt(p.node_publish_secret_ref),
             read_only: opt(p.read_only),
-            volume_attributes: coll(p.volume_attributes),
+            volume_attributes: non_empty(p.volume_attributes),
         }
     }
     fn into_pb(self) -> pb::api::core::v1::CSIVolumeSource {
@@ -3162,7 +3162,7 @@ impl Convert<pb::api::core::v1::CSIVolumeSource> for oa::api::core::v1::CSIVolum
             fs_type: opt_back(self.fs_type),
             node_publish_secret_ref: opt_back(self.node_publish_secret_ref),
             read_only: opt_back(self.read_only),
-            volume_attributes: coll_back(self.volume_attributes),
+            volume_attributes: self.volume_attributes.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -3212,8 +3212,8 @@ impl Convert<pb::api::core::v1::FcVolumeSource> for oa::api::core::v1::FCVolumeS
             fs_type: opt_nz(p.fs_type),
             lun: opt(p.lun),
             read_only: opt_nz(p.read_only),
-            target_wwns: coll(p.target_ww_ns),
-            wwids: coll(p.wwids),
+            target_wwns: non_empty(p.target_ww_ns),
+            wwids: non_empty(p.wwids),
         }
     }
     fn into_pb(self) -> pb::api::core::v1::FcVolumeSource {
@@ -3221,8 +3221,8 @@ impl Convert<pb::api::core::v1::FcVolumeSource> for oa::api::core::v1::FCVolumeS
             fs_type: opt_back(self.fs_type),
             lun: opt_back(self.lun),
             read_only: opt_back(self.read_only),
-            target_ww_ns: coll_back(self.target_wwns),
-            wwids: coll_back(self.wwids),
+            target_ww_ns: self.target_wwns.unwrap_or_default(),
+            wwids: self.wwids.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -3233,7 +3233,7 @@ impl Convert<pb::api::core::v1::FlexVolumeSource> for oa::api::core::v1::FlexVol
         Self {
             driver: req(p.driver),
             fs_type: opt_nz(p.fs_type),
-            options: coll(p.options),
+            options: non_empty(p.options),
             read_only: opt_nz(p.read_only),
             secret_ref: opt(p.secret_ref),
         }
@@ -3242,7 +3242,7 @@ impl Convert<pb::api::core::v1::FlexVolumeSource> for oa::api::core::v1::FlexVol
         pb::api::core::v1::FlexVolumeSource {
             driver: req_back(self.driver),
             fs_type: opt_back(self.fs_type),
-            options: coll_back(self.options),
+            options: self.options.unwrap_or_default(),
             read_only: opt_back(self.read_only),
             secret_ref: opt_back(self.secret_ref),
             ..Default::default()
@@ -3347,7 +3347,7 @@ impl Convert<pb::api::core::v1::IscsiVolumeSource> for oa::api::core::v1::ISCSIV
             iqn: req(p.iqn),
             iscsi_interface: opt_nz(p.iscsi_interface),
             lun: req(p.lun),
-            portals: coll(p.portals),
+            portals: non_empty(p.portals),
             read_only: opt_nz(p.read_only),
             secret_ref: opt(p.secret_ref),
             target_portal: req(p.target_portal),
@@ -3362,7 +3362,7 @@ impl Convert<pb::api::core::v1::IscsiVolumeSource> for oa::api::core::v1::ISCSIV
             iqn: req_back(self.iqn),
             iscsi_interface: opt_back(self.iscsi_interface),
             lun: req_back(self.lun),
-            portals: coll_back(self.portals),
+            portals: self.portals.unwrap_or_default(),
             read_only: opt_back(self.read_only),
             secret_ref: opt_back(self.secret_ref),
             target_portal: req_back(self.target_portal),
@@ -3472,7 +3472,7 @@ impl Convert<pb::api::core::v1::RbdVolumeSource> for oa::api::core::v1::RBDVolum
             fs_type: opt_nz(p.fs_type),
             image: req(p.image),
             keyring: opt_nz(p.keyring),
-            monitors: Convert::from_pb(p.monitors),
+            monitors: p.monitors,
             pool: opt_nz(p.pool),
             read_only: opt_nz(p.read_only),
             secret_ref: opt(p.secret_ref),
@@ -3484,7 +3484,7 @@ impl Convert<pb::api::core::v1::RbdVolumeSource> for oa::api::core::v1::RBDVolum
             fs_type: opt_back(self.fs_type),
             image: req_back(self.image),
             keyring: opt_back(self.keyring),
-            monitors: self.monitors.into_pb(),
+            monitors: self.monitors,
             pool: opt_back(self.pool),
             read_only: opt_back(self.read_only),
             secret_ref: opt_back(self.secret_ref),
@@ -3694,13 +3694,13 @@ impl Convert<pb::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement>
     for oa::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement
 {
     fn from_pb(p: pb::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement) -> Self {
-        Self { key: req(p.key), operator: req(p.operator), values: coll(p.values) }
+        Self { key: req(p.key), operator: req(p.operator), values: non_empty(p.values) }
     }
     fn into_pb(self) -> pb::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
         pb::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
             key: req_back(self.key),
             operator: req_back(self.operator),
-            values: coll_back(self.values),
+            values: self.values.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -3750,7 +3750,7 @@ impl Convert<pb::api::apps::v1::RollingUpdateStatefulSetStrategy>
 impl Convert<pb::api::core::v1::PersistentVolumeClaimSpec> for oa::api::core::v1::PersistentVolumeClaimSpec {
     fn from_pb(p: pb::api::core::v1::PersistentVolumeClaimSpec) -> Self {
         Self {
-            access_modes: coll(p.access_modes),
+            access_modes: non_empty(p.access_modes),
             data_source: opt(p.data_source),
             data_source_ref: opt(p.data_source_ref),
             resources: opt(p.resources),
@@ -3763,7 +3763,7 @@ impl Convert<pb::api::core::v1::PersistentVolumeClaimSpec> for oa::api::core::v1
     }
     fn into_pb(self) -> pb::api::core::v1::PersistentVolumeClaimSpec {
         pb::api::core::v1::PersistentVolumeClaimSpec {
-            access_modes: coll_back(self.access_modes),
+            access_modes: self.access_modes.unwrap_or_default(),
             data_source: opt_back(self.data_source),
             data_source_ref: opt_back(self.data_source_ref),
             resources: opt_back(self.resources),
@@ -3780,8 +3780,8 @@ impl Convert<pb::api::core::v1::PersistentVolumeClaimSpec> for oa::api::core::v1
 impl Convert<pb::api::core::v1::PersistentVolumeClaimStatus> for oa::api::core::v1::PersistentVolumeClaimStatus {
     fn from_pb(p: pb::api::core::v1::PersistentVolumeClaimStatus) -> Self {
         Self {
-            access_modes: coll(p.access_modes),
-            allocated_resource_statuses: coll(p.allocated_resource_statuses),
+            access_modes: non_empty(p.access_modes),
+            allocated_resource_statuses: non_empty(p.allocated_resource_statuses),
             allocated_resources: coll(p.allocated_resources),
             capacity: coll(p.capacity),
             conditions: coll(p.conditions),
@@ -3793,8 +3793,8 @@ impl Convert<pb::api::core::v1::PersistentVolumeClaimStatus> for oa::api::core::
     }
     fn into_pb(self) -> pb::api::core::v1::PersistentVolumeClaimStatus {
         pb::api::core::v1::PersistentVolumeClaimStatus {
-            access_modes: coll_back(self.access_modes),
-            allocated_resource_statuses: coll_back(self.allocated_resource_statuses),
+            access_modes: self.access_modes.unwrap_or_default(),
+            allocated_resource_statuses: self.allocated_resource_statuses.unwrap_or_default(),
             allocated_resources: coll_back(self.allocated_resources),
             capacity: coll_back(self.capacity),
             conditions: coll_back(self.conditions),
@@ -3841,15 +3841,12 @@ impl Convert<pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookC
     for oa::apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookConversion
 {
     fn from_pb(p: pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookConversion) -> Self {
-        Self {
-            client_config: opt(p.client_config),
-            conversion_review_versions: Convert::from_pb(p.conversion_review_versions),
-        }
+        Self { client_config: opt(p.client_config), conversion_review_versions: p.conversion_review_versions }
     }
     fn into_pb(self) -> pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookConversion {
         pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookConversion {
             client_config: opt_back(self.client_config),
-            conversion_review_versions: self.conversion_review_versions.into_pb(),
+            conversion_review_versions: self.conversion_review_versions,
             ..Default::default()
         }
     }
@@ -3966,20 +3963,20 @@ impl Convert<pb::api::core::v1::PodAffinityTerm> for oa::api::core::v1::PodAffin
     fn from_pb(p: pb::api::core::v1::PodAffinityTerm) -> Self {
         Self {
             label_selector: opt(p.label_selector),
-            match_label_keys: coll(p.match_label_keys),
-            mismatch_label_keys: coll(p.mismatch_label_keys),
+            match_label_keys: non_empty(p.match_label_keys),
+            mismatch_label_keys: non_empty(p.mismatch_label_keys),
             namespace_selector: opt(p.namespace_selector),
-            namespaces: coll(p.namespaces),
+            namespaces: non_empty(p.namespaces),
             topology_key: req(p.topology_key),
         }
     }
     fn into_pb(self) -> pb::api::core::v1::PodAffinityTerm {
         pb::api::core::v1::PodAffinityTerm {
             label_selector: opt_back(self.label_selector),
-            match_label_keys: coll_back(self.match_label_keys),
-            mismatch_label_keys: coll_back(self.mismatch_label_keys),
+            match_label_keys: self.match_label_keys.unwrap_or_default(),
+            mismatch_label_keys: self.mismatch_label_keys.unwrap_or_default(),
             namespace_selector: opt_back(self.namespace_selector),
-            namespaces: coll_back(self.namespaces),
+            namespaces: self.namespaces.unwrap_or_default(),
             topology_key: req_back(self.topology_key),
             ..Default::default()
         }
@@ -4059,10 +4056,10 @@ impl Convert<pb::api::core::v1::LifecycleHandler> for oa::api::core::v1::Lifecyc
 
 impl Convert<pb::api::core::v1::ExecAction> for oa::api::core::v1::ExecAction {
     fn from_pb(p: pb::api::core::v1::ExecAction) -> Self {
-        Self { command: coll(p.command) }
+        Self { command: non_empty(p.command) }
     }
     fn into_pb(self) -> pb::api::core::v1::ExecAction {
-        pb::api::core::v1::ExecAction { command: coll_back(self.command), ..Default::default() }
+        pb::api::core::v1::ExecAction { command: self.command.unwrap_or_default(), ..Default::default() }
     }
 }
 
@@ -4119,12 +4116,12 @@ impl Convert<pb::api::core::v1::ContainerRestartRuleOnExitCodes>
     for oa::api::core::v1::ContainerRestartRuleOnExitCodes
 {
     fn from_pb(p: pb::api::core::v1::ContainerRestartRuleOnExitCodes) -> Self {
-        Self { operator: req(p.operator), values: coll(p.values) }
+        Self { operator: req(p.operator), values: non_empty(p.values) }
     }
     fn into_pb(self) -> pb::api::core::v1::ContainerRestartRuleOnExitCodes {
         pb::api::core::v1::ContainerRestartRuleOnExitCodes {
             operator: req_back(self.operator),
-            values: coll_back(self.values),
+            values: self.values.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -4132,10 +4129,14 @@ impl Convert<pb::api::core::v1::ContainerRestartRuleOnExitCodes>
 
 impl Convert<pb::api::core::v1::Capabilities> for oa::api::core::v1::Capabilities {
     fn from_pb(p: pb::api::core::v1::Capabilities) -> Self {
-        Self { add: coll(p.add), drop: coll(p.drop) }
+        Self { add: non_empty(p.add), drop: non_empty(p.drop) }
     }
     fn into_pb(self) -> pb::api::core::v1::Capabilities {
-        pb::api::core::v1::Capabilities { add: coll_back(self.add), drop: coll_back(self.drop), ..Default::default() }
+        pb::api::core::v1::Capabilities {
+            add: self.add.unwrap_or_default(),
+            drop: self.drop.unwrap_or_default(),
+            ..Default::default()
+        }
     }
 }
 
@@ -4274,12 +4275,12 @@ impl Convert<pb::api::core::v1::ContainerStateWaiting> for oa::api::core::v1::Co
 
 impl Convert<pb::api::core::v1::LinuxContainerUser> for oa::api::core::v1::LinuxContainerUser {
     fn from_pb(p: pb::api::core::v1::LinuxContainerUser) -> Self {
-        Self { gid: req(p.gid), supplemental_groups: coll(p.supplemental_groups), uid: req(p.uid) }
+        Self { gid: req(p.gid), supplemental_groups: non_empty(p.supplemental_groups), uid: req(p.uid) }
     }
     fn into_pb(self) -> pb::api::core::v1::LinuxContainerUser {
         pb::api::core::v1::LinuxContainerUser {
             gid: req_back(self.gid),
-            supplemental_groups: coll_back(self.supplemental_groups),
+            supplemental_groups: self.supplemental_groups.unwrap_or_default(),
             uid: req_back(self.uid),
             ..Default::default()
         }
@@ -4386,13 +4387,13 @@ impl Convert<pb::api::batch::v1::PodFailurePolicyOnExitCodesRequirement>
     for oa::api::batch::v1::PodFailurePolicyOnExitCodesRequirement
 {
     fn from_pb(p: pb::api::batch::v1::PodFailurePolicyOnExitCodesRequirement) -> Self {
-        Self { container_name: opt(p.container_name), operator: req(p.operator), values: Convert::from_pb(p.values) }
+        Self { container_name: opt(p.container_name), operator: req(p.operator), values: p.values }
     }
     fn into_pb(self) -> pb::api::batch::v1::PodFailurePolicyOnExitCodesRequirement {
         pb::api::batch::v1::PodFailurePolicyOnExitCodesRequirement {
             container_name: opt_back(self.container_name),
             operator: req_back(self.operator),
-            values: self.values.into_pb(),
+            values: self.values,
             ..Default::default()
         }
     }
@@ -4467,13 +4468,13 @@ impl Convert<pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSche
             pattern: opt_nz(p.pattern),
             pattern_properties: coll(p.pattern_properties),
             properties: coll(p.properties),
-            required: coll(p.required),
+            required: non_empty(p.required),
             title: opt_nz(p.title),
             type_: opt_nz(p.r#type),
             unique_items: opt_nz(p.unique_items),
             x_kubernetes_embedded_resource: opt_nz(p.x_kubernetes_embedded_resource),
             x_kubernetes_int_or_string: opt_nz(p.x_kubernetes_int_or_string),
-            x_kubernetes_list_map_keys: coll(p.x_kubernetes_list_map_keys),
+            x_kubernetes_list_map_keys: non_empty(p.x_kubernetes_list_map_keys),
             x_kubernetes_list_type: opt(p.x_kubernetes_list_type),
             x_kubernetes_map_type: opt(p.x_kubernetes_map_type),
             x_kubernetes_preserve_unknown_fields: opt(p.x_kubernetes_preserve_unknown_fields),
@@ -4515,13 +4516,13 @@ impl Convert<pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSche
             pattern: opt_back(self.pattern),
             pattern_properties: coll_back(self.pattern_properties),
             properties: coll_back(self.properties),
-            required: coll_back(self.required),
+            required: self.required.unwrap_or_default(),
             title: opt_back(self.title),
             r#type: opt_back(self.type_),
             unique_items: opt_back(self.unique_items),
             x_kubernetes_embedded_resource: opt_back(self.x_kubernetes_embedded_resource),
             x_kubernetes_int_or_string: opt_back(self.x_kubernetes_int_or_string),
-            x_kubernetes_list_map_keys: coll_back(self.x_kubernetes_list_map_keys),
+            x_kubernetes_list_map_keys: self.x_kubernetes_list_map_keys.unwrap_or_default(),
             x_kubernetes_list_type: opt_back(self.x_kubernetes_list_type),
             x_kubernetes_map_type: opt_back(self.x_kubernetes_map_type),
             x_kubernetes_preserve_unknown_fields: opt_back(self.x_kubernetes_preserve_unknown_fields),
@@ -4720,7 +4721,7 @@ impl Convert<pb::api::core::v1::PodCertificateProjection> for oa::api::core::v1:
             max_expiration_seconds: opt(p.max_expiration_seconds),
             signer_name: req(p.signer_name),
             user: Default::default(),
-            user_annotations: coll(p.user_annotations),
+            user_annotations: non_empty(p.user_annotations),
         }
     }
     fn into_pb(self) -> pb::api::core::v1::PodCertificateProjection {
@@ -4731,7 +4732,7 @@ impl Convert<pb::api::core::v1::PodCertificateProjection> for oa::api::core::v1:
             key_type: req_back(self.key_type),
             max_expiration_seconds: opt_back(self.max_expiration_seconds),
             signer_name: req_back(self.signer_name),
-            user_annotations: coll_back(self.user_annotations),
+            user_annotations: self.user_annotations.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -4834,13 +4835,13 @@ impl Convert<pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::Validati
 
 impl Convert<pb::api::core::v1::NodeSelectorRequirement> for oa::api::core::v1::NodeSelectorRequirement {
     fn from_pb(p: pb::api::core::v1::NodeSelectorRequirement) -> Self {
-        Self { key: req(p.key), operator: req(p.operator), values: coll(p.values) }
+        Self { key: req(p.key), operator: req(p.operator), values: non_empty(p.values) }
     }
     fn into_pb(self) -> pb::api::core::v1::NodeSelectorRequirement {
         pb::api::core::v1::NodeSelectorRequirement {
             key: req_back(self.key),
             operator: req_back(self.operator),
-            values: coll_back(self.values),
+            values: self.values.unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -4895,6 +4896,212 @@ macro_rules! for_each_kind {
         );
     };
 }
+
+/// Whether every field k8s-openapi has on the kind converts to and from protobuf: no type
+/// reachable from it has a [`GAPS`] entry (see [`KIND_GAPS`]).
+pub fn is_lossless(group: &str, kind: &str) -> bool {
+    matches!(
+        (group, kind),
+        ("", "Namespace")
+            | ("", "Service")
+            | ("", "Endpoints")
+            | ("", "ConfigMap")
+            | ("", "Secret")
+            | ("", "ServiceAccount")
+            | ("", "Event")
+            | ("events.k8s.io", "Event")
+            | ("coordination.k8s.io", "Lease")
+            | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | ("autoscaling", "Scale")
+    )
+}
+
+/// Per kind with gaps: `(group, kind, the GAPS entries of the types reachable from it)`.
+pub const KIND_GAPS: &[(&str, &str, &[&str])] = &[
+    (
+        "",
+        "Node",
+        &[
+            "type api::core::v1::NodePodPreemptionPolicy: no protobuf message",
+            "api::core::v1::NodeSpec.pod_preemption_policy: not in protobuf (dropped on encode)",
+            "api::core::v1::NodeSystemInfo.running_in_user_namespace: not in protobuf (dropped on encode)",
+        ],
+    ),
+    (
+        "",
+        "Pod",
+        &[
+            "api::core::v1::ClusterTrustBundleProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::ConfigMapVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeFile.user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::EmptyDirVolumeSource.mode: not in protobuf (dropped on encode)",
+            "type api::core::v1::EvictionResponder: no protobuf message",
+            "api::core::v1::GRPCAction.mode: not in protobuf (dropped on encode)",
+            "api::core::v1::HTTPGetAction.protocol: not in protobuf (dropped on encode)",
+            "api::core::v1::KeyToPath.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::NodeAllocatableResourceClaimStatus: no protobuf message",
+            "api::core::v1::PodCertificateProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodSchedulingGroup: no protobuf message",
+            "api::core::v1::PodSpec.eviction_responders: not in protobuf (dropped on encode)",
+            "api::core::v1::PodSpec.scheduling_group: not in protobuf (dropped on encode)",
+            "api::core::v1::PodStatus.node_allocatable_resource_claim_statuses: not in protobuf (dropped on encode)",
+            "api::core::v1::PodStatus.volume_health: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodVolumeHealth: no protobuf message",
+            "api::core::v1::ProjectedVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ResourceHealth.message: not in protobuf (dropped on encode)",
+            "api::core::v1::SecretVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ServiceAccountTokenProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::VolumeMount.bind_mount_options: not in protobuf (dropped on encode)",
+            "api::core::v1::VolumeMountStatus.volume_status: not in protobuf (dropped on encode)",
+            "type api::core::v1::VolumeStatus: no protobuf message",
+        ],
+    ),
+    (
+        "apps",
+        "Deployment",
+        &[
+            "api::core::v1::ClusterTrustBundleProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::ConfigMapVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeFile.user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::EmptyDirVolumeSource.mode: not in protobuf (dropped on encode)",
+            "type api::core::v1::EvictionResponder: no protobuf message",
+            "api::core::v1::GRPCAction.mode: not in protobuf (dropped on encode)",
+            "api::core::v1::HTTPGetAction.protocol: not in protobuf (dropped on encode)",
+            "api::core::v1::KeyToPath.user: not in protobuf (dropped on encode)",
+            "api::core::v1::PodCertificateProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodSchedulingGroup: no protobuf message",
+            "api::core::v1::PodSpec.eviction_responders: not in protobuf (dropped on encode)",
+            "api::core::v1::PodSpec.scheduling_group: not in protobuf (dropped on encode)",
+            "api::core::v1::ProjectedVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::SecretVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ServiceAccountTokenProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::VolumeMount.bind_mount_options: not in protobuf (dropped on encode)",
+        ],
+    ),
+    (
+        "apps",
+        "ReplicaSet",
+        &[
+            "api::core::v1::ClusterTrustBundleProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::ConfigMapVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeFile.user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::EmptyDirVolumeSource.mode: not in protobuf (dropped on encode)",
+            "type api::core::v1::EvictionResponder: no protobuf message",
+            "api::core::v1::GRPCAction.mode: not in protobuf (dropped on encode)",
+            "api::core::v1::HTTPGetAction.protocol: not in protobuf (dropped on encode)",
+            "api::core::v1::KeyToPath.user: not in protobuf (dropped on encode)",
+            "api::core::v1::PodCertificateProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodSchedulingGroup: no protobuf message",
+            "api::core::v1::PodSpec.eviction_responders: not in protobuf (dropped on encode)",
+            "api::core::v1::PodSpec.scheduling_group: not in protobuf (dropped on encode)",
+            "api::core::v1::ProjectedVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::SecretVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ServiceAccountTokenProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::VolumeMount.bind_mount_options: not in protobuf (dropped on encode)",
+        ],
+    ),
+    (
+        "apps",
+        "DaemonSet",
+        &[
+            "api::core::v1::ClusterTrustBundleProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::ConfigMapVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeFile.user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::EmptyDirVolumeSource.mode: not in protobuf (dropped on encode)",
+            "type api::core::v1::EvictionResponder: no protobuf message",
+            "api::core::v1::GRPCAction.mode: not in protobuf (dropped on encode)",
+            "api::core::v1::HTTPGetAction.protocol: not in protobuf (dropped on encode)",
+            "api::core::v1::KeyToPath.user: not in protobuf (dropped on encode)",
+            "api::core::v1::PodCertificateProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodSchedulingGroup: no protobuf message",
+            "api::core::v1::PodSpec.eviction_responders: not in protobuf (dropped on encode)",
+            "api::core::v1::PodSpec.scheduling_group: not in protobuf (dropped on encode)",
+            "api::core::v1::ProjectedVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::SecretVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ServiceAccountTokenProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::VolumeMount.bind_mount_options: not in protobuf (dropped on encode)",
+        ],
+    ),
+    (
+        "apps",
+        "StatefulSet",
+        &[
+            "api::core::v1::ClusterTrustBundleProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::ConfigMapVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeFile.user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::EmptyDirVolumeSource.mode: not in protobuf (dropped on encode)",
+            "type api::core::v1::EvictionResponder: no protobuf message",
+            "api::core::v1::GRPCAction.mode: not in protobuf (dropped on encode)",
+            "api::core::v1::HTTPGetAction.protocol: not in protobuf (dropped on encode)",
+            "api::core::v1::KeyToPath.user: not in protobuf (dropped on encode)",
+            "api::core::v1::PersistentVolumeClaimStatus.health_status: not in protobuf (dropped on encode)",
+            "api::core::v1::PodCertificateProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodSchedulingGroup: no protobuf message",
+            "api::core::v1::PodSpec.eviction_responders: not in protobuf (dropped on encode)",
+            "api::core::v1::PodSpec.scheduling_group: not in protobuf (dropped on encode)",
+            "api::core::v1::ProjectedVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::SecretVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ServiceAccountTokenProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::VolumeHealthStatus: no protobuf message",
+            "api::core::v1::VolumeMount.bind_mount_options: not in protobuf (dropped on encode)",
+        ],
+    ),
+    (
+        "batch",
+        "Job",
+        &[
+            "type api::batch::v1::JobSchedulingConfiguration: no protobuf message",
+            "api::batch::v1::JobSpec.scheduling: not in protobuf (dropped on encode)",
+            "api::core::v1::ClusterTrustBundleProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::ConfigMapVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeFile.user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::EmptyDirVolumeSource.mode: not in protobuf (dropped on encode)",
+            "type api::core::v1::EvictionResponder: no protobuf message",
+            "api::core::v1::GRPCAction.mode: not in protobuf (dropped on encode)",
+            "api::core::v1::HTTPGetAction.protocol: not in protobuf (dropped on encode)",
+            "api::core::v1::KeyToPath.user: not in protobuf (dropped on encode)",
+            "api::core::v1::PodCertificateProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodSchedulingGroup: no protobuf message",
+            "api::core::v1::PodSpec.eviction_responders: not in protobuf (dropped on encode)",
+            "api::core::v1::PodSpec.scheduling_group: not in protobuf (dropped on encode)",
+            "api::core::v1::ProjectedVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::SecretVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ServiceAccountTokenProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::VolumeMount.bind_mount_options: not in protobuf (dropped on encode)",
+        ],
+    ),
+    (
+        "batch",
+        "CronJob",
+        &[
+            "type api::batch::v1::JobSchedulingConfiguration: no protobuf message",
+            "api::batch::v1::JobSpec.scheduling: not in protobuf (dropped on encode)",
+            "api::core::v1::ClusterTrustBundleProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::ConfigMapVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeFile.user: not in protobuf (dropped on encode)",
+            "api::core::v1::DownwardAPIVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::EmptyDirVolumeSource.mode: not in protobuf (dropped on encode)",
+            "type api::core::v1::EvictionResponder: no protobuf message",
+            "api::core::v1::GRPCAction.mode: not in protobuf (dropped on encode)",
+            "api::core::v1::HTTPGetAction.protocol: not in protobuf (dropped on encode)",
+            "api::core::v1::KeyToPath.user: not in protobuf (dropped on encode)",
+            "api::core::v1::PodCertificateProjection.user: not in protobuf (dropped on encode)",
+            "type api::core::v1::PodSchedulingGroup: no protobuf message",
+            "api::core::v1::PodSpec.eviction_responders: not in protobuf (dropped on encode)",
+            "api::core::v1::PodSpec.scheduling_group: not in protobuf (dropped on encode)",
+            "api::core::v1::ProjectedVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::SecretVolumeSource.default_user: not in protobuf (dropped on encode)",
+            "api::core::v1::ServiceAccountTokenProjection.user: not in protobuf (dropped on encode)",
+            "api::core::v1::VolumeMount.bind_mount_options: not in protobuf (dropped on encode)",
+        ],
+    ),
+];
 
 /// Fields and types the conversion cannot carry (k8s-openapi is newer than k8s-pb).
 pub const GAPS: &[&str] = &[

@@ -4,7 +4,9 @@
 use k8s_openapi as oa;
 use k8s_pb as pb;
 use oa::apimachinery::pkg::apis::meta::v1 as oa_meta;
+use pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
 use prost::Message;
+use prost::encoding::{DecodeContext, WireType};
 use serde_json::Value;
 
 use crate::convert::Convert;
@@ -14,21 +16,129 @@ use crate::wire::{self, Envelope, Error};
 pub trait HasProtobuf: Convert<Self::Message> + k8s_openapi::Resource {
     /// The prost message of this kind.
     type Message: Message + Default + std::fmt::Debug + Clone + PartialEq;
+    /// The message's `metadata` field (field 1 of every kind's message).
+    fn metadata_of(message: &mut Self::Message) -> &mut Option<pb_meta::ObjectMeta>;
 }
 
 macro_rules! has_protobuf {
     ($g:literal, $v:literal, $k:literal, $o:ty, $p:ty) => {
         impl HasProtobuf for $o {
             type Message = $p;
+            fn metadata_of(message: &mut $p) -> &mut Option<pb_meta::ObjectMeta> {
+                &mut message.metadata
+            }
         }
     };
 }
 crate::for_each_kind!(has_protobuf);
 
+/// How protobuf objects are decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Skip `metadata.managedFields` on the wire: never decoded, never converted (their
+    /// `FieldsV1` JSON is the most expensive part of a typical object); the result has `None`.
+    pub skip_managed_fields: bool,
+}
+
+impl DecodeOptions {
+    /// Options that skip `metadata.managedFields`.
+    pub fn skipping_managed_fields() -> Self {
+        Self { skip_managed_fields: true }
+    }
+}
+
+/// Field number of `ObjectMeta.managedFields`.
+const MANAGED_FIELDS_TAG: u32 = 17;
+/// Field number of `metadata` in every kind's message.
+const METADATA_TAG: u32 = 1;
+
+/// `ObjectMeta` merged from the wire without its managedFields.
+#[derive(Debug, Default)]
+struct MetaWithoutManagedFields(pb_meta::ObjectMeta);
+
+impl Message for MetaWithoutManagedFields {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        self.0.encode_raw(buf)
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        if tag == MANAGED_FIELDS_TAG {
+            prost::encoding::skip_field(wire_type, tag, buf, ctx)
+        } else {
+            self.0.merge_field(tag, wire_type, buf, ctx)
+        }
+    }
+    fn encoded_len(&self) -> usize {
+        self.0.encoded_len()
+    }
+    fn clear(&mut self) {
+        self.0.clear()
+    }
+}
+
+/// A kind's message merged from the wire with its metadata's managedFields skipped.
+struct WithoutManagedFields<K: HasProtobuf>(K::Message);
+
+impl<K: HasProtobuf> std::fmt::Debug for WithoutManagedFields<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<K: HasProtobuf> Default for WithoutManagedFields<K> {
+    fn default() -> Self {
+        Self(Default::default())
+    }
+}
+
+impl<K: HasProtobuf> Message for WithoutManagedFields<K> {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        self.0.encode_raw(buf)
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        if tag != METADATA_TAG {
+            return self.0.merge_field(tag, wire_type, buf, ctx);
+        }
+        let slot = K::metadata_of(&mut self.0);
+        let mut meta = MetaWithoutManagedFields(slot.take().unwrap_or_default());
+        let merged = prost::encoding::message::merge(wire_type, &mut meta, buf, ctx);
+        *slot = Some(meta.0);
+        merged
+    }
+    fn encoded_len(&self) -> usize {
+        self.0.encoded_len()
+    }
+    fn clear(&mut self) {
+        self.0.clear()
+    }
+}
+
+/// Decodes one object's message bytes (no envelope) into its k8s-openapi type.
+pub fn decode_message<K: HasProtobuf>(raw: &[u8], opts: DecodeOptions) -> Result<K, Error> {
+    let message =
+        if opts.skip_managed_fields { WithoutManagedFields::<K>::decode(raw)?.0 } else { K::Message::decode(raw)? };
+    Ok(K::from_pb(message))
+}
+
 /// Decodes an enveloped protobuf object into its k8s-openapi type.
 pub fn decode<K: HasProtobuf>(body: &[u8]) -> Result<K, Error> {
-    let env = wire::decode_envelope(body)?;
-    Ok(K::from_pb(K::Message::decode(env.raw.as_slice())?))
+    decode_with(body, DecodeOptions::default())
+}
+
+/// Decodes an enveloped protobuf object into its k8s-openapi type, with options.
+pub fn decode_with<K: HasProtobuf>(body: &[u8], opts: DecodeOptions) -> Result<K, Error> {
+    decode_message(wire::decode_envelope_ref(body)?.raw, opts)
 }
 
 /// Encodes a k8s-openapi object as an enveloped protobuf body.
@@ -38,18 +148,39 @@ pub fn encode<K: HasProtobuf>(obj: K) -> Vec<u8> {
 
 /// Decodes a list body (`XList{metadata, items}`) into its metadata and items.
 pub fn decode_list<K: HasProtobuf>(body: &[u8]) -> Result<(oa_meta::ListMeta, Vec<K>), Error> {
-    let env = wire::decode_envelope(body)?;
-    let list = RawList::<K::Message>::decode(env.raw.as_slice())?;
-    Ok((Convert::from_pb(list.metadata.unwrap_or_default()), list.items.into_iter().map(K::from_pb).collect()))
+    decode_list_with(body, DecodeOptions::default())
 }
 
-/// Every list message is `{metadata = 1: ListMeta, items = 2: repeated T}`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RawList<T: Message + Default + std::fmt::Debug + Clone + PartialEq> {
-    #[prost(message, optional, tag = "1")]
-    metadata: Option<pb::apimachinery::pkg::apis::meta::v1::ListMeta>,
-    #[prost(message, repeated, tag = "2")]
-    items: Vec<T>,
+/// Decodes a list body into its metadata and items, with options. Items are decoded and
+/// converted one at a time, so only one item's message is alive at once.
+pub fn decode_list_with<K: HasProtobuf>(
+    body: &[u8],
+    opts: DecodeOptions,
+) -> Result<(oa_meta::ListMeta, Vec<K>), Error> {
+    let raw = wire::decode_envelope_ref(body)?.raw;
+    let mut meta = pb_meta::ListMeta::default();
+    let mut items = Vec::with_capacity(count_items(raw)?);
+    let mut buf = raw;
+    while !buf.is_empty() {
+        let (tag, wire_type) = prost::encoding::decode_key(&mut buf)?;
+        match tag {
+            1 => prost::encoding::message::merge(wire_type, &mut meta, &mut buf, DecodeContext::default())?,
+            2 => items.push(decode_message(wire::length_delimited(tag, wire_type, &mut buf)?, opts)?),
+            _ => prost::encoding::skip_field(wire_type, tag, &mut buf, DecodeContext::default())?,
+        }
+    }
+    Ok((Convert::from_pb(meta), items))
+}
+
+/// How many `items` (field 2) a list message holds, read from the field keys only.
+fn count_items(mut buf: &[u8]) -> Result<usize, Error> {
+    let mut n = 0;
+    while !buf.is_empty() {
+        let (tag, wire_type) = prost::encoding::decode_key(&mut buf)?;
+        n += usize::from(tag == 2);
+        prost::encoding::skip_field(wire_type, tag, &mut buf, DecodeContext::default())?;
+    }
+    Ok(n)
 }
 
 fn group_of(api_version: &str) -> &str {

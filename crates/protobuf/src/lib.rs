@@ -16,5 +16,8 @@ pub mod registry;
 pub mod wire;
 
 pub use convert::Convert;
-pub use kinds::{HasProtobuf, decode, decode_list, encode, from_json, is_builtin, to_json};
+pub use kinds::{
+    DecodeOptions, HasProtobuf, decode, decode_list, decode_list_with, decode_message, decode_with, encode, from_json,
+    is_builtin, to_json,
+};
 pub use wire::{CONTENT_TYPE, Error, WATCH_CONTENT_TYPE};

@@ -55,16 +55,55 @@ pub fn is_protobuf(body: &[u8]) -> bool {
     body.starts_with(&MAGIC)
 }
 
+/// A decoded envelope that borrows the object's message bytes from the body.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnvelopeRef<'a> {
+    /// `apiVersion` of the object, e.g. `apps/v1`.
+    pub api_version: String,
+    /// `kind` of the object, e.g. `Deployment`.
+    pub kind: String,
+    /// The object's message bytes, a slice of the body.
+    pub raw: &'a [u8],
+}
+
 /// Reads the magic and the `runtime.Unknown` envelope.
 pub fn decode_envelope(body: &[u8]) -> Result<Envelope, Error> {
-    let rest = body.strip_prefix(&MAGIC[..]).ok_or(Error::NoMagic)?;
-    let unknown = pb_runtime::Unknown::decode(rest)?;
-    let tm = unknown.type_meta.unwrap_or_default();
-    Ok(Envelope {
-        api_version: tm.api_version.unwrap_or_default(),
-        kind: tm.kind.unwrap_or_default(),
-        raw: unknown.raw.unwrap_or_default(),
-    })
+    let EnvelopeRef { api_version, kind, raw } = decode_envelope_ref(body)?;
+    Ok(Envelope { api_version, kind, raw: raw.to_vec() })
+}
+
+/// Reads the magic and the `runtime.Unknown` envelope without copying the object's bytes.
+pub fn decode_envelope_ref(body: &[u8]) -> Result<EnvelopeRef<'_>, Error> {
+    let mut buf = body.strip_prefix(&MAGIC[..]).ok_or(Error::NoMagic)?;
+    let mut env = EnvelopeRef::default();
+    while !buf.is_empty() {
+        let (tag, wire_type) = prost::encoding::decode_key(&mut buf)?;
+        match tag {
+            1 => {
+                let tm = pb_runtime::TypeMeta::decode(length_delimited(tag, wire_type, &mut buf)?)?;
+                env.api_version = tm.api_version.unwrap_or_default();
+                env.kind = tm.kind.unwrap_or_default();
+            }
+            2 => env.raw = length_delimited(tag, wire_type, &mut buf)?,
+            _ => prost::encoding::skip_field(wire_type, tag, &mut buf, Default::default())?,
+        }
+    }
+    Ok(env)
+}
+
+/// The payload of the length-delimited field whose key was just read, borrowed from `buf`.
+pub(crate) fn length_delimited<'a>(
+    tag: u32,
+    wire_type: prost::encoding::WireType,
+    buf: &mut &'a [u8],
+) -> Result<&'a [u8], prost::DecodeError> {
+    prost::encoding::check_wire_type(prost::encoding::WireType::LengthDelimited, wire_type)?;
+    let mut field = *buf;
+    // skip_field checks the length against the buffer.
+    prost::encoding::skip_field(wire_type, tag, buf, Default::default())?;
+    field = &field[..field.len() - buf.len()];
+    prost::encoding::decode_varint(&mut field)?;
+    Ok(field)
 }
 
 /// Writes the magic and the envelope around an object's message bytes.

@@ -155,3 +155,88 @@ fn gaps_are_only_fields_newer_than_k8s_pb() {
         assert!(gap.contains("no protobuf message") || gap.contains("not in protobuf"), "{gap}");
     }
 }
+
+fn skipping<K: HasProtobuf + DeserializeOwned + Serialize + Clone + PartialEq + Debug>(name: &str, fixture: &Value) {
+    use rkube_protobuf::{DecodeOptions, decode_list_with, decode_with};
+    let mut fixture = fixture.clone();
+    fixture["metadata"]["managedFields"] = json!([
+        {"manager": "kubectl", "operation": "Update", "apiVersion": "v1", "time": "2024-01-01T00:00:00Z",
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}},
+        {"manager": "kubelet", "operation": "Update", "subresource": "status", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:status": {}}}
+    ]);
+    let typed: K = serde_json::from_value(fixture).unwrap_or_else(|e| panic!("{name}: fixture: {e}"));
+    let bytes = encode(typed.clone());
+    let kept: K = decode_with(&bytes, DecodeOptions::default()).unwrap();
+    assert_eq!(kept, typed, "{name}: kept");
+    let skipped: K = decode_with(&bytes, DecodeOptions::skipping_managed_fields()).unwrap();
+    let mut expected = serde_json::to_value(&typed).unwrap();
+    expected["metadata"].as_object_mut().unwrap().remove("managedFields");
+    assert_eq!(serde_json::to_value(&skipped).unwrap(), expected, "{name}: skipped");
+
+    // The same in a list (items decoded one at a time).
+    let item = serde_json::to_value(&typed).unwrap();
+    let kind = format!("{}List", K::KIND);
+    let list = json!({"apiVersion": K::API_VERSION, "kind": kind, "metadata": {"resourceVersion": "7"},
+        "items": [item.clone(), item]});
+    let pb = from_json(&serde_json::to_vec(&list).unwrap()).unwrap();
+    let (meta, items) = decode_list_with::<K>(&pb, DecodeOptions::skipping_managed_fields()).unwrap();
+    assert_eq!(meta.resource_version.as_deref(), Some("7"), "{name}");
+    assert_eq!(items.len(), 2, "{name}");
+    assert_eq!(serde_json::to_value(&items[1]).unwrap(), expected, "{name}: skipped in a list");
+    let (_, items) = decode_list_with::<K>(&pb, DecodeOptions::default()).unwrap();
+    assert_eq!(items[0], typed, "{name}: kept in a list");
+}
+
+#[test]
+fn managed_fields_are_skipped_on_the_wire_for_every_kind() {
+    use oa::api::{
+        apps::v1 as apps, batch::v1 as batch, coordination::v1 as coord, core::v1 as core, events::v1 as events,
+    };
+    let f = fixtures();
+    let get = |k: &str| f.get(k).unwrap_or_else(|| panic!("fixture {k}"));
+    skipping::<core::Namespace>("Namespace", get("Namespace"));
+    skipping::<core::Node>("Node", get("Node"));
+    skipping::<core::Pod>("Pod", get("Pod"));
+    skipping::<core::Service>("Service", get("Service"));
+    skipping::<core::Endpoints>("Endpoints", get("Endpoints"));
+    skipping::<core::ConfigMap>("ConfigMap", get("ConfigMap"));
+    skipping::<core::Secret>("Secret", get("Secret"));
+    skipping::<core::ServiceAccount>("ServiceAccount", get("ServiceAccount"));
+    skipping::<core::Event>("Event", get("Event"));
+    skipping::<events::Event>("events.k8s.io/Event", get("events.k8s.io/Event"));
+    skipping::<apps::Deployment>("Deployment", get("Deployment"));
+    skipping::<apps::ReplicaSet>("ReplicaSet", get("ReplicaSet"));
+    skipping::<apps::DaemonSet>("DaemonSet", get("DaemonSet"));
+    skipping::<apps::StatefulSet>("StatefulSet", get("StatefulSet"));
+    skipping::<batch::Job>("Job", get("Job"));
+    skipping::<batch::CronJob>("CronJob", get("CronJob"));
+    skipping::<coord::Lease>("Lease", get("Lease"));
+    skipping::<oa::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>(
+        "CustomResourceDefinition",
+        get("CustomResourceDefinition"),
+    );
+    skipping::<oa::api::autoscaling::v1::Scale>("Scale", get("Scale"));
+}
+
+#[test]
+fn kinds_are_lossless_unless_a_reachable_type_has_a_gap() {
+    use rkube_protobuf::generated::{GAPS, KIND_GAPS, is_lossless};
+    for (g, k) in
+        [("", "ConfigMap"), ("", "Secret"), ("", "Service"), ("", "Namespace"), ("coordination.k8s.io", "Lease")]
+    {
+        assert!(is_lossless(g, k), "{g}/{k}");
+    }
+    for (g, k) in [("", "Pod"), ("", "Node"), ("apps", "Deployment"), ("batch", "Job"), ("batch", "CronJob")] {
+        assert!(!is_lossless(g, k), "{g}/{k}");
+    }
+    assert!(!is_lossless("example.com", "Widget"), "custom resources have no protobuf");
+    for (g, k, gaps) in KIND_GAPS {
+        assert!(!is_lossless(g, k) && !gaps.is_empty(), "{g}/{k}");
+        assert!(gaps.iter().all(|gap| GAPS.contains(gap)), "{g}/{k}");
+    }
+    // Deployments carry a pod template, not a pod status.
+    let deployment = KIND_GAPS.iter().find(|(g, k, _)| (*g, *k) == ("apps", "Deployment")).unwrap().2;
+    assert!(deployment.iter().any(|g| g.contains("PodSpec.scheduling_group")));
+    assert!(!deployment.iter().any(|g| g.contains("PodStatus")));
+}

@@ -10,7 +10,7 @@ use prost::Message;
 use rkube_client::{Api, Error};
 use rkube_core::watch::{Bookmark, BookmarkMeta};
 use rkube_core::{ListOptions, Object, ObjectList, Status, WatchEvent, WatchOptions};
-use rkube_protobuf::{Convert, HasProtobuf, wire};
+use rkube_protobuf::{Convert, DecodeOptions, HasProtobuf, wire};
 
 use crate::source::{ListWatch, Page, WatchStream, json_watch};
 
@@ -41,13 +41,13 @@ fn decode_err(url: &str, what: impl std::fmt::Display) -> Error {
     Error::InvalidRequest(format!("GET {url}: undecodable protobuf answer: {what}"))
 }
 
+fn options(skip_managed_fields: bool) -> DecodeOptions {
+    DecodeOptions { skip_managed_fields }
+}
+
+/// One object; with `skip`, managedFields are skipped on the wire (never decoded).
 fn decode_object<K: Object + HasProtobuf>(enveloped: &[u8], skip: bool) -> Result<K, wire::Error> {
-    let env = wire::decode_envelope(enveloped)?;
-    let mut obj = K::from_pb(K::Message::decode(env.raw.as_slice())?);
-    if skip {
-        obj.meta_mut().managed_fields = None;
-    }
-    Ok(obj)
+    rkube_protobuf::decode_with(enveloped, options(skip))
 }
 
 impl<K: Object + HasProtobuf> ListWatch<K> for ProtobufSource<K>
@@ -70,19 +70,12 @@ where
                     items: futures::future::ready(Ok(list.items)).boxed(),
                 });
             }
-            let env = wire::decode_envelope(&bytes).map_err(|e| decode_err(&url, e))?;
-            let head = ListHead::decode(env.raw.as_slice()).map_err(|e| decode_err(&url, e))?;
+            let env = wire::decode_envelope_ref(&bytes).map_err(|e| decode_err(&url, e))?;
+            let head = ListHead::decode(env.raw).map_err(|e| decode_err(&url, e))?;
             let meta: ListMeta = head.metadata.map(Convert::from_pb).unwrap_or_default();
             let items = tokio::task::spawn_blocking(move || {
-                rkube_protobuf::decode_list::<K>(&bytes)
-                    .map(|(_, mut items)| {
-                        if skip {
-                            for o in &mut items {
-                                o.meta_mut().managed_fields = None;
-                            }
-                        }
-                        items
-                    })
+                rkube_protobuf::decode_list_with::<K>(&bytes, options(skip))
+                    .map(|(_, items)| items)
                     .map_err(|e| decode_err(&url, e))
             })
             .map(|joined| joined.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}")))))
@@ -156,8 +149,7 @@ fn event<K: Object + HasProtobuf>(kind: &str, object: &[u8], skip: bool) -> Resu
             })
         }
         _ => {
-            let env = wire::decode_envelope(object)?;
-            let s = pb_meta::Status::decode(env.raw.as_slice())?;
+            let s = pb_meta::Status::decode(wire::decode_envelope_ref(object)?.raw)?;
             let mut status = Status::failure(
                 s.code.unwrap_or(500) as u16,
                 s.reason.as_deref().unwrap_or(""),
