@@ -101,12 +101,7 @@ async fn foreground_deletion_cascades_down_a_chain_and_without_dependents_is_imm
 
     // Deployment -> ReplicaSet -> Pod (held by a finalizer), all blocking their owners.
     let d = http.post(DEPLOYS, &deployment("default", "web", 1)).await.expect(201).json();
-    let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                    "metadata": {"name": "web-1", "ownerReferences": [owner_ref(&d, true)]},
-                    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                             "template": {"metadata": {"labels": {"app": "web"}},
-                                          "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
-    let rs = http.post(RSS, &rs).await.expect(201).json();
+    let rs = http.post(RSS, &replicaset("web-1", &d, false)).await.expect(201).json();
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
                      "metadata": {"name": "web-1-a", "labels": {"app": "web"}, "finalizers": ["example.com/hold"],
                                   "ownerReferences": [owner_ref(&rs, true)]},
@@ -306,4 +301,55 @@ async fn large_responses_are_gzipped_when_asked() {
     // Errors are small: uncompressed.
     let missing = http.request(Method::GET, &format!("{CMS}/nope"), &[("accept-encoding", "gzip")], Vec::new()).await;
     assert_eq!(missing.expect(404).header("content-encoding"), None);
+}
+
+/// A ReplicaSet owned by `owner` (blocking it), optionally held by a finalizer.
+fn replicaset(name: &str, owner: &Value, hold: bool) -> Value {
+    let mut rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "metadata": {"name": name, "ownerReferences": [owner_ref(owner, true)]},
+                        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                                 "template": {"metadata": {"labels": {"app": "web"}},
+                                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+    if hold {
+        rs["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    }
+    rs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_delete_cascade_foreground() {
+    let server = start().await;
+    let http = Http::new(&server);
+
+    // Nothing holds the ReplicaSet: kubectl's delete (which waits) returns with both gone.
+    let oldest = common::Kubectl::new(common::KUBECTL_OLDEST, &server);
+    let d = http.post(DEPLOYS, &deployment("default", "quick", 1)).await.expect(201).json();
+    http.post(RSS, &replicaset("quick-1", &d, false)).await.expect(201);
+    let out = oldest.ok(&["delete", "deployment", "quick", "--cascade=foreground"]).await;
+    assert!(out.contains("deployment.apps \"quick\" deleted"), "{out}");
+    http.get(&format!("{RSS}/quick-1")).await.expect(404);
+    http.get(&format!("{DEPLOYS}/quick")).await.expect(404);
+
+    // A held ReplicaSet keeps the Deployment, finalizer shown, until it goes.
+    let kubectl = common::Kubectl::new(common::KUBECTL_NEWEST, &server);
+    let d = http.post(DEPLOYS, &deployment("default", "web", 1)).await.expect(201).json();
+    http.post(RSS, &replicaset("web-1", &d, true)).await.expect(201);
+    let out = kubectl.ok(&["delete", "deployment", "web", "--cascade=foreground", "--wait=false"]).await;
+    assert!(out.contains("deployment.apps \"web\" deleted"), "{out}");
+    let fins = kubectl.ok(&["get", "deployment", "web", "-o", "jsonpath={.metadata.finalizers}"]).await;
+    assert_eq!(fins, r#"["foregroundDeletion"]"#);
+    let ts = kubectl.ok(&["get", "replicaset", "web-1", "-o", "jsonpath={.metadata.deletionTimestamp}"]).await;
+    assert!(!ts.is_empty(), "the ReplicaSet is being deleted");
+
+    // A waiting delete returns once the last blocking dependent is gone.
+    let mut waiting = kubectl.spawn(&["delete", "deployment", "web", "--cascade=foreground", "--timeout=30s"]);
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(waiting.try_wait().unwrap().is_none(), "kubectl must wait while the Deployment exists");
+    release_hold(&http, &format!("{RSS}/web-1")).await.expect(200);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), waiting.wait_with_output())
+        .await
+        .expect("kubectl returns")
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    http.get(&format!("{DEPLOYS}/web")).await.expect(404);
 }
