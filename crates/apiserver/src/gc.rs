@@ -182,10 +182,6 @@ impl Collector {
         let mut waiting_owner = false;
         let mut solid = false;
         for oref in owner_refs(&obj) {
-            if oref.get("uid").and_then(Value::as_str) == Some(owner) {
-                waiting_owner |= store_waits(store, registry, &oref, &key.0);
-                continue;
-            }
             match owner_state(store, registry, &oref, &key.0) {
                 Owner::Solid => solid = true,
                 Owner::WaitingForDependents => waiting_owner = true,
@@ -199,8 +195,8 @@ impl Collector {
         // Dependents of an owner deleted in the foreground go in the foreground too when
         // they have dependents of their own, so the whole chain is gone before the owner.
         let fins = finalizers(&obj);
-        let has_dependents = uid_of(&obj).is_some_and(|u| !store.dependents(&u).is_empty());
-        let policy = if waiting_owner && has_dependents {
+        let has_dependents = || uid_of(&obj).is_some_and(|u| !store.dependents(&u).is_empty());
+        let policy = if waiting_owner && has_dependents() {
             PropagationPolicy::Foreground
         } else {
             policy_of(&DeleteOptions::default(), &fins)
@@ -215,10 +211,6 @@ impl Collector {
             Err(_) => Vec::new(),
         }
     }
-}
-
-fn store_waits(store: &Store, registry: &Registry, oref: &Value, ns: &str) -> bool {
-    matches!(owner_state(store, registry, oref, ns), Owner::WaitingForDependents)
 }
 
 /// How many dependents of `owner` still exist with `blockOwnerDeletion: true` towards it.

@@ -353,3 +353,36 @@ async fn kubectl_delete_cascade_foreground() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     http.get(&format!("{DEPLOYS}/web")).await.expect(404);
 }
+
+#[tokio::test]
+async fn waiting_owners_follow_later_writes_and_deletecollection() {
+    let server = start().await;
+    let http = Http::new(&server);
+    // Released rather than deleted: a blocking dependent that drops its ownerReference
+    // frees the owner too.
+    let owner = http.post(DEPLOYS, &deployment("default", "a", 1)).await.expect(201).json();
+    http.post(CMS, &dependent("held", &owner, true, true)).await.expect(201);
+    http.delete(&format!("{DEPLOYS}/a?propagationPolicy=Foreground")).await.expect(200);
+    http.get(&format!("{DEPLOYS}/a")).await.expect(200);
+    // A dependent created while the owner waits is deleted as well.
+    http.post(CMS, &dependent("late", &owner, false, false)).await.expect(201);
+    http.get(&format!("{CMS}/late")).await.expect(404);
+    let patch = json!({"metadata": {"ownerReferences": null}});
+    http.patch(&format!("{CMS}/held"), "application/merge-patch+json", &patch).await.expect(200);
+    http.get(&format!("{DEPLOYS}/a")).await.expect(404);
+    release_hold(&http, &format!("{CMS}/held")).await.expect(200);
+
+    // deletecollection applies the same propagation to each object it deletes.
+    let b = http.post(DEPLOYS, &deployment("default", "b", 1)).await.expect(201).json();
+    http.post(DEPLOYS, &deployment("default", "c", 1)).await.expect(201);
+    http.post(CMS, &dependent("b-held", &b, true, true)).await.expect(201);
+    let out = delete_with(&http, DEPLOYS, json!({"propagationPolicy": "Foreground"})).await.expect(200).json();
+    let names: Vec<&str> =
+        out["items"].as_array().unwrap().iter().filter_map(|i| i["metadata"]["name"].as_str()).collect();
+    assert_eq!(names, ["b", "c"]);
+    assert_eq!(finalizers(&out["items"][0]), ["foregroundDeletion"]);
+    http.get(&format!("{DEPLOYS}/c")).await.expect(404);
+    http.get(&format!("{DEPLOYS}/b")).await.expect(200);
+    release_hold(&http, &format!("{CMS}/b-held")).await.expect(200);
+    http.get(&format!("{DEPLOYS}/b")).await.expect(404);
+}
