@@ -697,6 +697,7 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
     let mut apply_config: Option<Value> = None;
     let mut result: Option<Value> = None;
     let dry_run = req.opts.dry_run;
+    let mut delete_instead = false;
     let outcome = store.write(&res.storage_key(), key, |prev, next_rv| {
         let old: Option<Value> = prev.map(|p| serde_json::from_slice(&p.bytes)).transpose().map_err(internal)?;
         let mut new = match (change, &old) {
@@ -808,6 +809,11 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
         if !res.is_builtin() && req.subresource != Some("scale") {
             new["apiVersion"] = res.api_version().into();
         }
+        if old.as_ref().is_some_and(|old| empties_finalizers(res, old, &new)) {
+            delete_instead = true;
+            result = Some(new);
+            return Ok(None);
+        }
         meta_mut(new.as_object_mut().expect("object")).insert("resourceVersion".into(), next_rv.to_string().into());
         let bytes = serde_json::to_vec(&new).map_err(internal)?;
         let attrs = meta::attrs(res, &new);
@@ -822,11 +828,24 @@ fn write(store: &Store, req: &WriteRequest<'_>, key: &ObjKey, change: Change<'_>
             WriteOutcome::Unchanged(_) => Bytes::from(serde_json::to_vec(&obj).map_err(internal)?),
         },
     };
-    // An object whose last finalizer went away while it was being deleted is removed now.
-    let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
-    let finalizers_left = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
-    let removed = if deleting && !finalizers_left && !dry_run { remove(store, res, key) } else { None };
+    // As kube-apiserver does, an update that empties the finalizers of an object being deleted
+    // is not written: the object is removed (watchers see DELETED with its last stored state)
+    // and the client gets the object it sent.
+    let removed = if delete_instead { remove(store, res, key) } else { None };
     Ok(Written { created: creating, body, warnings, removed })
+}
+
+/// Whether writing `new` over `old` completes a pending deletion (kube-apiserver's
+/// ShouldDeleteDuringUpdate): no finalizers left on an object marked for deletion with no
+/// grace period; a namespace also needs its spec finalizers gone.
+fn empties_finalizers(res: &ServedResource, old: &Value, new: &Value) -> bool {
+    let none = |v: Option<&Value>| v.and_then(Value::as_array).is_none_or(|f| f.is_empty());
+    let grace_over = old.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).is_none_or(|g| g == 0);
+    let namespace_done = !(res.group.is_empty() && res.plural == "namespaces") || none(new.pointer("/spec/finalizers"));
+    old.pointer("/metadata/deletionTimestamp").is_some()
+        && none(new.pointer("/metadata/finalizers"))
+        && grace_over
+        && namespace_done
 }
 
 /// Applies the status/scale subresource rules: which part of the new object counts.
