@@ -142,7 +142,11 @@ impl<K: Object> Api<K> {
 
     /// Gets one object.
     pub async fn get(&self, name: &str) -> Result<K, Error> {
-        self.object(http::Method::GET, name).into().await
+        let req = self.object(http::Method::GET, name);
+        match self.protobuf() {
+            Some(codec) => protobuf::object(req, codec).await,
+            None => req.into().await,
+        }
     }
 
     /// Gets one object, `None` when it does not exist.
@@ -172,25 +176,25 @@ impl<K: Object> Api<K> {
         }
     }
 
-    /// The protobuf codec to use for this kind, when the config asks for protobuf.
+    /// The protobuf codec to use for this kind, when the config's content type picks protobuf
+    /// for it (see [`ContentType`](crate::config::ContentType)).
     fn protobuf(&self) -> Option<&'static rkube_protobuf::registry::Codec> {
-        if !self.client.config().protobuf || self.metadata_only {
+        if self.metadata_only {
             return None;
         }
         rkube_protobuf::registry::codec::<K>()
+            .filter(|codec| protobuf::uses_protobuf(self.client.config().content_type, codec))
     }
 
     async fn write(&self, req: Request, object: &K) -> Result<K, Error> {
-        match self.protobuf().and_then(|c| (c.encode)(object).map(|body| (c, body))) {
-            Some((codec, body)) => {
-                match protobuf::object(req.clone().body(body, rkube_protobuf::CONTENT_TYPE), codec).await {
-                    // A server that does not take protobuf bodies gets JSON, as client-go does.
-                    Err(e) if e.status_code() == Some(415) => req.json(object).into().await,
-                    other => other,
-                }
+        if let Some((codec, body)) = self.protobuf().and_then(|c| (c.encode)(object).map(|body| (c, body))) {
+            match protobuf::object(req.clone().body(body, rkube_protobuf::CONTENT_TYPE), codec).await {
+                // A server that refuses protobuf gets the request again in JSON.
+                Err(e) if protobuf::refused(&e) => {}
+                other => return other,
             }
-            None => req.json(object).into().await,
         }
+        req.json(object).into().await
     }
 
     /// Watches objects; the stream yields events until the server ends the watch.

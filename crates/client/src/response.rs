@@ -66,7 +66,19 @@ pub(crate) fn api_error(verb: &str, url: &str, status: StatusCode, headers: &Hea
     Error::Api {
         verb: verb.to_owned(),
         url: url.to_owned(),
-        source: Box::new(rkube_core::ApiError::from_response(status.as_u16(), body, retry_after)),
+        source: Box::new(rkube_core::ApiError::from_response(status.as_u16(), &json_status(body), retry_after)),
+    }
+}
+
+/// An error body as JSON: a protobuf `Status` (answered to a protobuf `Accept`) is converted,
+/// anything else is returned as it is.
+fn json_status(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !rkube_protobuf::wire::is_protobuf(body) {
+        return body.into();
+    }
+    match rkube_protobuf::to_json(body).and_then(|v| Ok(serde_json::to_vec(&v)?)) {
+        Ok(json) => json.into(),
+        Err(_) => body.into(),
     }
 }
 

@@ -204,7 +204,7 @@ fn typed_to_json<O: serde::Serialize>(o: &O) -> Result<Value, Error> {
     Ok(serde_json::to_value(o)?)
 }
 
-/// Decodes an enveloped protobuf body (any built-in kind, `DeleteOptions`) into JSON.
+/// Decodes an enveloped protobuf body (any built-in kind, `Status`, `DeleteOptions`) into JSON.
 pub fn to_json(body: &[u8]) -> Result<Value, Error> {
     let Envelope { api_version, kind, raw } = wire::decode_envelope(body)?;
     let group = group_of(&api_version);
@@ -219,6 +219,14 @@ pub fn to_json(body: &[u8]) -> Result<Value, Error> {
         };
     }
     crate::for_each_kind!(try_kind);
+    if kind == "Status" {
+        let p = pb::apimachinery::pkg::apis::meta::v1::Status::decode(raw.as_slice())?;
+        let o: oa_meta::Status = Convert::from_pb(p);
+        let mut v = typed_to_json(&o)?;
+        v["apiVersion"] = api_version.into();
+        v["kind"] = kind.into();
+        return Ok(v);
+    }
     if kind == "DeleteOptions" {
         let p = pb::apimachinery::pkg::apis::meta::v1::DeleteOptions::decode(raw.as_slice())?;
         let mut o: oa_meta::DeleteOptions = Convert::from_pb(p);

@@ -24,6 +24,8 @@ pub struct Codec {
     pub decode_list: fn(&[u8]) -> Result<ErasedList, Error>,
     /// Encodes a `&K` (`None` when given another type).
     pub encode: fn(&dyn Any) -> Option<Vec<u8>>,
+    /// Whether the kind converts losslessly ([`is_lossless`](crate::generated::is_lossless)).
+    pub lossless: bool,
 }
 
 fn codec_of<K: HasProtobuf + Clone + Send + 'static>() -> Codec {
@@ -31,6 +33,7 @@ fn codec_of<K: HasProtobuf + Clone + Send + 'static>() -> Codec {
         decode: |b| decode::<K>(b).map(|k| Box::new(k) as Erased),
         decode_list: |b| decode_list::<K>(b).map(|(m, items)| (m, Box::new(items) as Erased)),
         encode: |any| any.downcast_ref::<K>().map(|k| encode(k.clone())),
+        lossless: crate::generated::is_lossless(K::GROUP, K::KIND),
     }
 }
 
@@ -69,6 +72,8 @@ mod tests {
         let back = (c.decode)(&bytes).unwrap().downcast::<ConfigMap>().unwrap();
         assert_eq!(back.data, cm.data);
         assert!((c.encode)(&42u8).is_none());
+        assert!(c.lossless);
+        assert!(!codec::<k8s_openapi::api::core::v1::Pod>().unwrap().lossless);
         assert!(codec::<String>().is_none());
     }
 }

@@ -145,6 +145,9 @@ fn lists_and_status_encode() {
         "code": 404, "details": {"name": "x", "kind": "pods"}});
     let pb = from_json(&serde_json::to_vec(&status).unwrap()).unwrap();
     assert_eq!(rkube_protobuf::wire::decode_envelope(&pb).unwrap().kind, "Status");
+    let mut with_meta = status.clone();
+    with_meta["metadata"] = json!({}); // as kube-apiserver writes a Status in JSON
+    assert_eq!(to_json(&pb).unwrap(), with_meta, "Status back to JSON (error answers in protobuf)");
 }
 
 #[test]

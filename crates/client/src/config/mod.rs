@@ -90,10 +90,27 @@ pub struct Config {
     pub burst: u32,
     /// Do not ask for gzip-compressed responses.
     pub disable_compression: bool,
-    /// Read and write built-in kinds in Kubernetes' protobuf encoding (client-go's default
-    /// for typed clients); off by default. Answers in JSON are still understood, and a
-    /// server that refuses protobuf bodies (415) gets the request again in JSON.
-    pub protobuf: bool,
+    /// The encoding typed clients read and write built-in kinds in ([`ContentType::Auto`] by
+    /// default: protobuf where it is lossless, JSON elsewhere).
+    pub content_type: ContentType,
+}
+
+/// The encoding typed clients (`Api<K>`) use for built-in kinds; custom resources and the
+/// dynamic and metadata clients always use JSON. Answers in JSON are understood whatever
+/// is chosen, and a server that refuses protobuf (415 for a body, 406 for an `Accept`) gets
+/// the request again in JSON.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContentType {
+    /// Protobuf for the built-in kinds whose conversion is lossless (no field of k8s-openapi
+    /// is missing from k8s-pb's messages: ConfigMap, Secret, Service, Namespace ...), JSON
+    /// for the others (Pod, Node, workloads); see `rkube_protobuf::generated::is_lossless`.
+    #[default]
+    Auto,
+    /// JSON for every kind.
+    Json,
+    /// Protobuf for every built-in kind, including the lossy ones (fields k8s-pb lacks are
+    /// dropped, see `rkube_protobuf::generated::KIND_GAPS`).
+    Protobuf,
 }
 
 /// Impersonation settings, sent as `Impersonate-*` headers.
@@ -159,7 +176,7 @@ impl Config {
             qps: DEFAULT_QPS,
             burst: DEFAULT_BURST,
             disable_compression: false,
-            protobuf: false,
+            content_type: ContentType::Auto,
         }
     }
 
@@ -291,7 +308,7 @@ impl fmt::Debug for Config {
             .field("qps", &self.qps)
             .field("burst", &self.burst)
             .field("disable_compression", &self.disable_compression)
-            .field("protobuf", &self.protobuf)
+            .field("content_type", &self.content_type)
             .finish()
     }
 }
