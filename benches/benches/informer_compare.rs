@@ -7,14 +7,15 @@
 //! python3 ../shared/bench-data/gen_lists.py pods 100000 /tmp/pods-100k-nomf.json --no-managed-fields
 //! cargo bench -p rkube-benches --bench informer_compare -- \
 //!     --data /tmp/pods-100k.json --data-nomf /tmp/pods-100k-nomf.json [--events 200000] \
-//!     [--variants floors,rkube,rkube-keep,rkube-transform,kube,kube-drop] [--concurrency 16] [--no-relist]
+//!     [--variants floors,rkube,rkube-keep,rkube-transform,rkube-pb,rkube-pb-keep,kube,kube-drop] \
+//!     [--concurrency 16] [--no-relist]
 //! cargo bench -p rkube-benches --bench informer_compare -- --generate 5000   # no data file
 //! ```
 //!
 //! The driver (this program without a mode argument) starts the embedded API server in its
 //! own process, creates every pod of the list through the API (`kind`/`apiVersion` added,
 //! namespaces created first), then runs each variant as a child process (this program with
-//! `child <rkube|kube> <keep|drop> <kubeconfig>`), talking to it over stdin/stdout lines:
+//! `child <rkube|rkube-pb|kube> <mode> <kubeconfig>`), talking to it over stdin/stdout lines:
 //!
 //! 1. sync: the child starts one pod informer over all namespaces and reports the time to
 //!    the synced store and `VmRSS` before the start, at the sync and 2 s later;
@@ -32,7 +33,10 @@
 //!
 //! Variants: `rkube` (default informer: managedFields skipped while decoding), `rkube-keep`
 //! (`keep_managed_fields`), `rkube-transform` (kept while decoding, dropped by the store
-//! transform), `kube` (kube-rs's reflector + watcher with defaults), `kube-drop` (kube-rs
+//! transform), `rkube-pb` / `rkube-pb-keep` (the same two over protobuf:
+//! `InformerFactory::protobuf`, lists and watches in `application/vnd.kubernetes.protobuf`;
+//! the embedded server transcodes every object it sends from JSON, so it works harder than
+//! for JSON), `kube` (kube-rs's reflector + watcher with defaults), `kube-drop` (kube-rs
 //! with managedFields cleared in `.modify()` before the store).
 //!
 //! Floors (`floor <ignored|pod|pod-strip> FILE`): serde_json's parse-only pass
@@ -212,6 +216,8 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
             "rkube" => ("rkube", "default"),
             "rkube-keep" => ("rkube", "keep"),
             "rkube-transform" => ("rkube", "transform"),
+            "rkube-pb" => ("rkube-pb", "default"),
+            "rkube-pb-keep" => ("rkube-pb", "keep"),
             "kube" => ("kube", "keep"),
             "kube-drop" => ("kube", "drop"),
             other => return Err(format!("unknown variant {other}").into()),
@@ -460,13 +466,14 @@ trait Probe: Send + Sync {
 
 async fn child(args: &[String]) -> Result<(), BoxError> {
     let [which, mf, kubeconfig] = args else {
-        return Err("usage: child <rkube|kube> <keep|drop> <kubeconfig>".into());
+        return Err("usage: child <rkube|rkube-pb|kube> <default|keep|transform|drop> <kubeconfig>".into());
     };
     let counter = Arc::new(Counter::default());
     let rss_before = rss_kb();
     let started = Instant::now();
     let probe: Arc<dyn Probe> = match which.as_str() {
-        "rkube" => rkube_child::start(kubeconfig, mf, counter.clone()).await?,
+        "rkube" => rkube_child::start(kubeconfig, mf, false, counter.clone()).await?,
+        "rkube-pb" => rkube_child::start(kubeconfig, mf, true, counter.clone()).await?,
         "kube" => kube_child::start(kubeconfig, mf == "drop", counter.clone()).await?,
         other => return Err(format!("unknown client {other}").into()),
     };
@@ -553,8 +560,14 @@ mod rkube_child {
 
     /// A pod informer from the factory, synced. `mf`: `default` (managedFields skipped while
     /// decoding), `keep` (`keep_managed_fields`), `transform` (kept while decoding, then
-    /// dropped by the store transform).
-    pub async fn start(kubeconfig: &str, mf: &str, counter: Arc<Counter>) -> Result<Arc<dyn Probe>, BoxError> {
+    /// dropped by the store transform). `protobuf`: list and watch in protobuf
+    /// (`InformerFactory::protobuf`) instead of JSON (`typed_with`).
+    pub async fn start(
+        kubeconfig: &str,
+        mf: &str,
+        protobuf: bool,
+        counter: Arc<Counter>,
+    ) -> Result<Arc<dyn Probe>, BoxError> {
         let mut config = rkube_client::Config::from_kubeconfig(&KubeconfigOptions {
             kubeconfig: Some(kubeconfig.into()),
             ..KubeconfigOptions::default()
@@ -572,7 +585,11 @@ mod rkube_child {
             }
             other => return Err(format!("unknown managedFields mode {other}").into()),
         }
-        let informer = factory.typed_with::<Pod>(Scope::all(), opts);
+        let informer = if protobuf {
+            factory.protobuf::<Pod>(Scope::all(), opts)
+        } else {
+            factory.typed_with::<Pod>(Scope::all(), opts)
+        };
         let registration = informer.add_handler(FnHandler::default().on_update(move |_, _| counter.hit()), None);
         factory.start();
         if !factory.wait_for_cache_sync(Duration::from_secs(900)).await {

@@ -225,11 +225,15 @@ impl Convert<pb_meta::MicroTime> for oa_meta::MicroTime {
 /// Raw JSON carried as bytes (FieldsV1, RawExtension, apiextensions JSON); bytes that are not
 /// JSON are kept as a JSON string of their UTF-8 (lossy) text rather than dropped.
 fn json_of(raw: Option<Vec<u8>>) -> serde_json::Value {
-    let raw = raw.unwrap_or_default();
+    json_of_slice(raw.as_deref().unwrap_or_default())
+}
+
+/// [`json_of`] on borrowed bytes (parsed where they are, no copy).
+pub(crate) fn json_of_slice(raw: &[u8]) -> serde_json::Value {
     if raw.is_empty() {
         return serde_json::Value::Null;
     }
-    serde_json::from_slice(&raw).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&raw).into()))
+    serde_json::from_slice(raw).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(raw).into()))
 }
 
 fn raw_of(v: &serde_json::Value) -> Option<Vec<u8>> {

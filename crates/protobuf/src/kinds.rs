@@ -18,6 +18,8 @@ pub trait HasProtobuf: Convert<Self::Message> + k8s_openapi::Resource {
     type Message: Message + Default + std::fmt::Debug + Clone + PartialEq;
     /// The message's `metadata` field (field 1 of every kind's message).
     fn metadata_of(message: &mut Self::Message) -> &mut Option<pb_meta::ObjectMeta>;
+    /// The object's metadata.
+    fn object_meta_mut(&mut self) -> &mut oa_meta::ObjectMeta;
 }
 
 macro_rules! has_protobuf {
@@ -26,6 +28,9 @@ macro_rules! has_protobuf {
             type Message = $p;
             fn metadata_of(message: &mut $p) -> &mut Option<pb_meta::ObjectMeta> {
                 &mut message.metadata
+            }
+            fn object_meta_mut(&mut self) -> &mut oa_meta::ObjectMeta {
+                &mut self.metadata
             }
         }
     };
@@ -49,16 +54,60 @@ impl DecodeOptions {
 
 /// Field number of `ObjectMeta.managedFields`.
 const MANAGED_FIELDS_TAG: u32 = 17;
+/// Field number of `ManagedFieldsEntry.fieldsV1`.
+const FIELDS_V1_TAG: u32 = 7;
 /// Field number of `metadata` in every kind's message.
 const METADATA_TAG: u32 = 1;
 
-/// `ObjectMeta` merged from the wire without its managedFields.
+/// `FieldsV1{raw}` parsed as JSON straight from the wire bytes (no copy of `raw`).
 #[derive(Debug, Default)]
-struct MetaWithoutManagedFields(pb_meta::ObjectMeta);
+struct FieldsFromWire(serde_json::Value);
 
-impl Message for MetaWithoutManagedFields {
+impl Message for FieldsFromWire {
+    fn encode_raw(&self, _: &mut impl prost::bytes::BufMut) {}
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        if tag != 1 {
+            return prost::encoding::skip_field(wire_type, tag, buf, ctx);
+        }
+        prost::encoding::check_wire_type(WireType::LengthDelimited, wire_type)?;
+        let chunk = buf.chunk();
+        let mut rest = chunk;
+        let len = prost::encoding::decode_varint(&mut rest)? as usize;
+        if let Some(raw) = rest.get(..len) {
+            self.0 = crate::convert::json_of_slice(raw);
+            buf.advance(chunk.len() - rest.len() + len);
+            return Ok(());
+        }
+        // Not contiguous (or short, which prost reports): read it the usual way.
+        let mut raw = Vec::new();
+        prost::encoding::bytes::merge(wire_type, &mut raw, buf, ctx)?;
+        self.0 = crate::convert::json_of_slice(&raw);
+        Ok(())
+    }
+    fn encoded_len(&self) -> usize {
+        0
+    }
+    fn clear(&mut self) {
+        self.0 = serde_json::Value::Null;
+    }
+}
+
+/// A `ManagedFieldsEntry` whose `fieldsV1` is parsed straight from the wire.
+#[derive(Debug, Default)]
+struct EntryFromWire {
+    entry: pb_meta::ManagedFieldsEntry,
+    fields_v1: Option<serde_json::Value>,
+}
+
+impl Message for EntryFromWire {
     fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
-        self.0.encode_raw(buf)
+        self.entry.encode_raw(buf)
     }
     fn merge_field(
         &mut self,
@@ -67,38 +116,86 @@ impl Message for MetaWithoutManagedFields {
         buf: &mut impl prost::bytes::Buf,
         ctx: DecodeContext,
     ) -> Result<(), prost::DecodeError> {
-        if tag == MANAGED_FIELDS_TAG {
-            prost::encoding::skip_field(wire_type, tag, buf, ctx)
-        } else {
-            self.0.merge_field(tag, wire_type, buf, ctx)
+        if tag != FIELDS_V1_TAG {
+            return self.entry.merge_field(tag, wire_type, buf, ctx);
         }
+        let mut fields = FieldsFromWire(self.fields_v1.take().unwrap_or_default());
+        let merged = prost::encoding::message::merge(wire_type, &mut fields, buf, ctx);
+        self.fields_v1 = Some(fields.0);
+        merged
     }
     fn encoded_len(&self) -> usize {
-        self.0.encoded_len()
+        self.entry.encoded_len()
     }
     fn clear(&mut self) {
-        self.0.clear()
+        *self = Self::default();
     }
 }
 
-/// A kind's message merged from the wire with its metadata's managedFields skipped.
-struct WithoutManagedFields<K: HasProtobuf>(K::Message);
-
-impl<K: HasProtobuf> std::fmt::Debug for WithoutManagedFields<K> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
+/// `ObjectMeta` merged from the wire with its managedFields either skipped or converted on
+/// the spot into `managed` (their `FieldsV1` JSON parsed in place).
+#[derive(Debug, Default)]
+struct MetaFromWire {
+    meta: pb_meta::ObjectMeta,
+    managed: Vec<oa_meta::ManagedFieldsEntry>,
+    skip: bool,
 }
 
-impl<K: HasProtobuf> Default for WithoutManagedFields<K> {
-    fn default() -> Self {
-        Self(Default::default())
-    }
-}
-
-impl<K: HasProtobuf> Message for WithoutManagedFields<K> {
+impl Message for MetaFromWire {
     fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
-        self.0.encode_raw(buf)
+        self.meta.encode_raw(buf)
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        if tag != MANAGED_FIELDS_TAG {
+            return self.meta.merge_field(tag, wire_type, buf, ctx);
+        }
+        if self.skip {
+            return prost::encoding::skip_field(wire_type, tag, buf, ctx);
+        }
+        let mut entry = EntryFromWire::default();
+        prost::encoding::message::merge(wire_type, &mut entry, buf, ctx)?;
+        let mut converted: oa_meta::ManagedFieldsEntry = Convert::from_pb(entry.entry);
+        converted.fields_v1 = entry.fields_v1.map(oa_meta::FieldsV1);
+        self.managed.push(converted);
+        Ok(())
+    }
+    fn encoded_len(&self) -> usize {
+        self.meta.encoded_len()
+    }
+    fn clear(&mut self) {
+        self.meta.clear();
+        self.managed.clear();
+    }
+}
+
+/// A kind's message merged from the wire, its metadata through [`MetaFromWire`].
+struct ObjectFromWire<K: HasProtobuf> {
+    message: K::Message,
+    managed: Vec<oa_meta::ManagedFieldsEntry>,
+    skip: bool,
+}
+
+impl<K: HasProtobuf> std::fmt::Debug for ObjectFromWire<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.message.fmt(f)
+    }
+}
+
+impl<K: HasProtobuf> Default for ObjectFromWire<K> {
+    fn default() -> Self {
+        Self { message: Default::default(), managed: Vec::new(), skip: false }
+    }
+}
+
+impl<K: HasProtobuf> Message for ObjectFromWire<K> {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        self.message.encode_raw(buf)
     }
     fn merge_field(
         &mut self,
@@ -108,27 +205,39 @@ impl<K: HasProtobuf> Message for WithoutManagedFields<K> {
         ctx: DecodeContext,
     ) -> Result<(), prost::DecodeError> {
         if tag != METADATA_TAG {
-            return self.0.merge_field(tag, wire_type, buf, ctx);
+            return self.message.merge_field(tag, wire_type, buf, ctx);
         }
-        let slot = K::metadata_of(&mut self.0);
-        let mut meta = MetaWithoutManagedFields(slot.take().unwrap_or_default());
+        let slot = K::metadata_of(&mut self.message);
+        let mut meta = MetaFromWire {
+            meta: slot.take().unwrap_or_default(),
+            managed: std::mem::take(&mut self.managed),
+            skip: self.skip,
+        };
         let merged = prost::encoding::message::merge(wire_type, &mut meta, buf, ctx);
-        *slot = Some(meta.0);
+        *slot = Some(meta.meta);
+        self.managed = meta.managed;
         merged
     }
     fn encoded_len(&self) -> usize {
-        self.0.encoded_len()
+        self.message.encoded_len()
     }
     fn clear(&mut self) {
-        self.0.clear()
+        self.message.clear();
+        self.managed.clear();
     }
 }
 
-/// Decodes one object's message bytes (no envelope) into its k8s-openapi type.
+/// Decodes one object's message bytes (no envelope) into its k8s-openapi type. The top-level
+/// managedFields never become protobuf messages: they are skipped, or converted as they are
+/// read (`FieldsV1` JSON parsed from the wire bytes without a copy).
 pub fn decode_message<K: HasProtobuf>(raw: &[u8], opts: DecodeOptions) -> Result<K, Error> {
-    let message =
-        if opts.skip_managed_fields { WithoutManagedFields::<K>::decode(raw)?.0 } else { K::Message::decode(raw)? };
-    Ok(K::from_pb(message))
+    let mut wire = ObjectFromWire::<K> { skip: opts.skip_managed_fields, ..Default::default() };
+    wire.merge(raw)?;
+    let mut obj = K::from_pb(wire.message);
+    if !wire.managed.is_empty() {
+        K::object_meta_mut(&mut obj).managed_fields = Some(wire.managed);
+    }
+    Ok(obj)
 }
 
 /// Decodes an enveloped protobuf object into its k8s-openapi type.

@@ -145,6 +145,50 @@ pub fn read_watch_frame(buf: &[u8]) -> Result<Option<(String, Vec<u8>, usize)>, 
     Ok(Some((ev.r#type.unwrap_or_default(), raw, 4 + len)))
 }
 
+/// A watch frame borrowed from the stream: `(event type, enveloped object, bytes used)`.
+pub type FrameRef<'a> = (&'a [u8], &'a [u8], usize);
+
+/// The first complete frame of `buf` without copying; `Ok(None)` when `buf` holds only part
+/// of a frame.
+pub fn read_watch_frame_ref(buf: &[u8]) -> Result<Option<FrameRef<'_>>, Error> {
+    let Some(len) = buf.get(..4) else { return Ok(None) };
+    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    let Some(mut msg) = buf.get(4..4 + len) else { return Ok(None) };
+    let (mut event_type, mut object): (&[u8], &[u8]) = (&[], &[]);
+    // WatchEvent{type = 1, object = 2: RawExtension{raw = 1}}
+    while !msg.is_empty() {
+        let (tag, wire_type) = prost::encoding::decode_key(&mut msg)?;
+        match tag {
+            1 => event_type = length_delimited(tag, wire_type, &mut msg)?,
+            2 => {
+                let mut ext = length_delimited(tag, wire_type, &mut msg)?;
+                while !ext.is_empty() {
+                    let (tag, wire_type) = prost::encoding::decode_key(&mut ext)?;
+                    match tag {
+                        1 => object = length_delimited(tag, wire_type, &mut ext)?,
+                        _ => prost::encoding::skip_field(wire_type, tag, &mut ext, Default::default())?,
+                    }
+                }
+            }
+            _ => prost::encoding::skip_field(wire_type, tag, &mut msg, Default::default())?,
+        }
+    }
+    Ok(Some((event_type, object, 4 + len)))
+}
+
+/// How many leading bytes of `buf` are complete watch frames.
+pub fn complete_frames_len(buf: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(len) = buf.get(at..at + 4) {
+        let end = at + 4 + u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if end > buf.len() {
+            break;
+        }
+        at = end;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +216,11 @@ mod tests {
         assert_eq!((t.as_str(), decode_envelope(&obj).unwrap().raw), ("DELETED", vec![9]));
         assert_eq!(used + used2, stream.len());
         assert!(read_watch_frame(&stream[..used - 1]).unwrap().is_none());
+        let (t, obj, used3) = read_watch_frame_ref(&stream[used..]).unwrap().unwrap();
+        assert_eq!((t, decode_envelope_ref(obj).unwrap().raw, used3), (&b"DELETED"[..], &[9][..], used2));
+        assert!(read_watch_frame_ref(&stream[..used - 1]).unwrap().is_none());
+        assert_eq!(complete_frames_len(&stream), stream.len());
+        assert_eq!(complete_frames_len(&stream[..stream.len() - 1]), used);
+        assert_eq!(complete_frames_len(&stream[..3]), 0);
     }
 }

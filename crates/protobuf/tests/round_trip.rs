@@ -243,3 +243,38 @@ fn kinds_are_lossless_unless_a_reachable_type_has_a_gap() {
     assert!(deployment.iter().any(|g| g.contains("PodSpec.scheduling_group")));
     assert!(!deployment.iter().any(|g| g.contains("PodStatus")));
 }
+
+#[test]
+fn fields_v1_parsed_from_the_wire_keeps_the_generic_conversion_semantics() {
+    use k8s_pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
+    use prost::Message;
+    let entry = |raw: Option<&[u8]>| pb_meta::ManagedFieldsEntry {
+        manager: Some("m".into()),
+        fields_type: Some("FieldsV1".into()),
+        fields_v1: Some(pb_meta::FieldsV1 { raw: raw.map(<[u8]>::to_vec) }),
+        ..Default::default()
+    };
+    let cm = k8s_pb::api::core::v1::ConfigMap {
+        metadata: Some(pb_meta::ObjectMeta {
+            name: Some("a".into()),
+            managed_fields: vec![
+                entry(Some(br#"{"f:data":{}}"#)),
+                entry(Some(b"not json")),
+                entry(Some(b"")),
+                entry(None),
+                pb_meta::ManagedFieldsEntry { manager: Some("no-fields".into()), ..Default::default() },
+            ],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let generic: oa::api::core::v1::ConfigMap = rkube_protobuf::Convert::from_pb(cm.clone());
+    let raw = rkube_protobuf::wire::encode_envelope("v1", "ConfigMap", cm.encode_to_vec());
+    let from_wire: oa::api::core::v1::ConfigMap = decode(&raw).unwrap();
+    assert_eq!(from_wire, generic);
+    let mf = from_wire.metadata.managed_fields.unwrap();
+    assert_eq!(mf[0].fields_v1.as_ref().unwrap().0, json!({"f:data": {}}));
+    assert_eq!(mf[1].fields_v1.as_ref().unwrap().0, json!("not json"));
+    assert_eq!(mf[2].fields_v1.as_ref().unwrap().0, Value::Null);
+    assert!(mf[4].fields_v1.is_none());
+}

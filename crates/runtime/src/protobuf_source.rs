@@ -3,6 +3,7 @@
 //! (custom resources, or servers that do not speak protobuf).
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use k8s_pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
@@ -99,46 +100,92 @@ where
                 // JSON after all: decode lines.
                 return Ok(json_watch(futures::stream::iter([Ok(first)]).chain(bytes).boxed(), skip, url));
             }
-            let state = (bytes, first.to_vec(), false);
-            let events = futures::stream::unfold(state, move |(mut bytes, mut buf, done)| {
-                let url = url.clone();
-                async move {
-                    loop {
-                        match wire::read_watch_frame(&buf) {
-                            Ok(Some((kind, object, used))) => {
-                                buf.drain(..used);
-                                let ev = event::<K>(&kind, &object, skip).map_err(|e| decode_err(&url, e));
-                                return Some((ev, (bytes, buf, done)));
-                            }
-                            Ok(None) if done => return None,
-                            Ok(None) => {}
-                            Err(e) => return Some((Err(decode_err(&url, e)), (bytes, Vec::new(), true))),
-                        }
-                        match bytes.next().await {
-                            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
-                            Some(Err(e)) => return Some((Err(e), (bytes, Vec::new(), true))),
-                            None if buf.is_empty() => return None,
-                            None => {
-                                return Some((
-                                    Err(decode_err(&url, "stream ended inside a frame")),
-                                    (bytes, Vec::new(), true),
-                                ));
-                            }
-                        }
-                    }
-                }
-            });
-            Ok(events.boxed())
+            let batches = frame_batches(futures::stream::iter([Ok(first)]).chain(bytes).boxed());
+            Ok(decode_batches(batches, skip, url))
         })
     }
 }
 
-fn event<K: Object + HasProtobuf>(kind: &str, object: &[u8], skip: bool) -> Result<WatchEvent<K>, wire::Error> {
+/// Regroups a protobuf watch stream into batches of complete frames.
+fn frame_batches(
+    bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send {
+    futures::stream::unfold((bytes, bytes::BytesMut::new(), false), |(mut bytes, mut buf, done)| async move {
+        if done {
+            return None;
+        }
+        loop {
+            match bytes.next().await {
+                Some(Ok(chunk)) => {
+                    buf.extend_from_slice(&chunk);
+                    let complete = wire::complete_frames_len(&buf);
+                    if complete > 0 {
+                        let batch = buf.split_to(complete).freeze();
+                        return Some((Ok(batch), (bytes, buf, false)));
+                    }
+                }
+                Some(Err(e)) => return Some((Err(e), (bytes, buf, true))),
+                None if buf.is_empty() => return None,
+                None => {
+                    let e = Error::InvalidRequest("protobuf watch stream ended inside a frame".into());
+                    return Some((Err(e), (bytes, buf, true)));
+                }
+            }
+        }
+    })
+}
+
+/// Decodes batches of frames on tokio's blocking pool, two batches at a time, in order (as the
+/// JSON watch does): the async thread only moves bytes.
+fn decode_batches<K: Object + HasProtobuf>(
+    batches: impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send + 'static,
+    skip: bool,
+    url: String,
+) -> WatchStream<K>
+where
+    K::Message: Send + 'static,
+{
+    batches
+        .map(move |batch| {
+            let url = url.clone();
+            async move {
+                let batch = match batch {
+                    Ok(b) => b,
+                    Err(e) => return vec![Err(e)],
+                };
+                let decoded = tokio::task::spawn_blocking(move || {
+                    let mut out = Vec::new();
+                    let mut rest = &batch[..];
+                    while !rest.is_empty() {
+                        match wire::read_watch_frame_ref(rest) {
+                            Ok(Some((kind, object, used))) => {
+                                rest = &rest[used..];
+                                out.push(event::<K>(kind, object, skip).map_err(|e| decode_err(&url, e)));
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                out.push(Err(decode_err(&url, e)));
+                                break;
+                            }
+                        }
+                    }
+                    out
+                })
+                .await;
+                decoded.unwrap_or_else(|e| vec![Err(Error::InvalidRequest(format!("decoding task failed: {e}")))])
+            }
+        })
+        .buffered(2)
+        .flat_map(futures::stream::iter)
+        .boxed()
+}
+
+fn event<K: Object + HasProtobuf>(kind: &[u8], object: &[u8], skip: bool) -> Result<WatchEvent<K>, wire::Error> {
     Ok(match kind {
-        "ADDED" => WatchEvent::Added(decode_object(object, skip)?),
-        "MODIFIED" => WatchEvent::Modified(decode_object(object, skip)?),
-        "DELETED" => WatchEvent::Deleted(decode_object(object, skip)?),
-        "BOOKMARK" => {
+        b"ADDED" => WatchEvent::Added(decode_object(object, skip)?),
+        b"MODIFIED" => WatchEvent::Modified(decode_object(object, skip)?),
+        b"DELETED" => WatchEvent::Deleted(decode_object(object, skip)?),
+        b"BOOKMARK" => {
             let obj: K = decode_object(object, false)?;
             let meta = obj.meta();
             WatchEvent::Bookmark(Bookmark {
