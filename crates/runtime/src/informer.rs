@@ -7,19 +7,21 @@
 //!   `is_initial_list = true`), then every later change;
 //! - deletes that were missed while a watch was down are delivered after the next relist as
 //!   [`DeletedObject::Tombstone`] carrying the last known object;
-//! - each handler has its own queue and task, so a slow handler never stalls the reflector
-//!   or the other handlers; its queue grows while it lags (as client-go's listener buffers
-//!   do) and a warning is logged each time the lag crosses `lag_warning` more events;
+//! - each handler has its own bounded buffer and task, so a slow handler never stalls the
+//!   reflector or the other handlers; when its buffer is full, further changes fold per
+//!   object into the waiting notifications (`InformerOptions::handler_capacity`): memory stays bounded
+//!   and the handler still ends at the final state of every object;
 //! - handlers run on tokio tasks: keep them short (enqueue a key, update a counter).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rkube_core::Object;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::lister::Lister;
+use crate::mailbox::{Mailbox, MailboxStats, Note};
 use crate::reflector::{Reflector, ReflectorOptions, ReflectorState, Target};
 use crate::source::ListWatch;
 use crate::store::{Store, Transform};
@@ -109,29 +111,26 @@ impl<K: Send + Sync + 'static> EventHandler<K> for FnHandler<K> {
     }
 }
 
-enum Note<K> {
-    Add(Arc<K>, bool),
-    Update(Arc<K>, Arc<K>),
-    Delete(DeletedObject<K>),
-    Synced,
-    Resync,
-}
-
-struct Registration<K> {
+struct Registration<K: Object> {
     id: u64,
-    tx: mpsc::UnboundedSender<Note<K>>,
-    lag: Arc<AtomicUsize>,
+    mailbox: Arc<Mailbox<K>>,
 }
 
-struct Processor<K> {
+impl<K: Object> Drop for Registration<K> {
+    fn drop(&mut self) {
+        self.mailbox.close();
+    }
+}
+
+struct Processor<K: Object> {
     registrations: Vec<Registration<K>>,
 }
 
-struct Inner<K> {
+struct Inner<K: Object> {
     store: Store<K>,
     processor: Mutex<Processor<K>>,
     synced: watch::Sender<bool>,
-    lag_warning: usize,
+    handler_capacity: usize,
 }
 
 impl<K: Object> Inner<K> {
@@ -141,11 +140,7 @@ impl<K: Object> Inner<K> {
 
     fn send(&self, p: &Processor<K>, note: impl Fn() -> Note<K>) {
         for r in &p.registrations {
-            let lag = r.lag.fetch_add(1, Ordering::Relaxed) + 1;
-            if self.lag_warning > 0 && lag % self.lag_warning == 0 {
-                tracing::warn!(handler = r.id, lag, "informer handler is falling behind");
-            }
-            let _ = r.tx.send(note());
+            r.mailbox.push(note());
         }
     }
 }
@@ -208,8 +203,9 @@ pub struct InformerOptions<K> {
     pub reflector: ReflectorOptions,
     /// Transform applied to objects before they enter the store.
     pub transform: Option<Transform<K>>,
-    /// Log a warning each time a handler's backlog grows by this many events (0: never).
-    pub lag_warning: usize,
+    /// Notifications a handler's buffer holds before further changes fold per object
+    /// (see the module documentation).
+    pub handler_capacity: usize,
     /// Keep `metadata.managedFields`. Off by default: typed informers drop them while
     /// decoding, which halves decode time and memory for typical pods; turn this on if your
     /// handlers read them.
@@ -221,7 +217,7 @@ impl<K> Default for InformerOptions<K> {
         Self {
             reflector: ReflectorOptions::default(),
             transform: None,
-            lag_warning: 10_000,
+            handler_capacity: 10_000,
             keep_managed_fields: false,
         }
     }
@@ -231,7 +227,7 @@ impl<K> Default for InformerOptions<K> {
 pub struct HandlerRegistration {
     id: u64,
     synced: watch::Receiver<bool>,
-    lag: Arc<AtomicUsize>,
+    stats: Arc<MailboxStats>,
     task: tokio::task::JoinHandle<()>,
     remove: Box<dyn Fn(u64) + Send + Sync>,
 }
@@ -247,9 +243,14 @@ impl HandlerRegistration {
         let _ = self.synced.wait_for(|s| *s).await;
     }
 
-    /// Events queued for this handler and not yet handled.
+    /// Notifications waiting for this handler.
     pub fn lag(&self) -> usize {
-        self.lag.load(Ordering::Relaxed)
+        self.stats.pending.load(Ordering::Relaxed)
+    }
+
+    /// Changes folded into waiting notifications because this handler's buffer was full.
+    pub fn coalesced(&self) -> u64 {
+        self.stats.coalesced.load(Ordering::Relaxed)
     }
 
     /// Stops delivering to this handler (events still queued are dropped).
@@ -261,7 +262,7 @@ impl HandlerRegistration {
 
 /// One reflector and one store for a resource, shared by any number of handlers.
 /// Cheap to clone.
-pub struct SharedInformer<K> {
+pub struct SharedInformer<K: Object> {
     inner: Arc<Inner<K>>,
     source: Arc<dyn ListWatch<K>>,
     opts: ReflectorOptions,
@@ -269,7 +270,7 @@ pub struct SharedInformer<K> {
     state: Arc<Mutex<Option<watch::Receiver<ReflectorState>>>>,
 }
 
-impl<K> Clone for SharedInformer<K> {
+impl<K: Object> Clone for SharedInformer<K> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -294,7 +295,7 @@ impl<K: Object> SharedInformer<K> {
             store,
             processor: Mutex::new(Processor { registrations: Vec::new() }),
             synced: watch::channel(false).0,
-            lag_warning: opts.lag_warning,
+            handler_capacity: opts.handler_capacity,
         });
         Self { inner, source, opts: opts.reflector, started: Arc::new(AtomicBool::new(false)), state: Arc::default() }
     }
@@ -348,27 +349,23 @@ impl<K: Object> SharedInformer<K> {
 
     /// Registers a handler; `resync` re-delivers every object as an update periodically.
     pub fn add_handler(&self, handler: impl EventHandler<K>, resync: Option<Duration>) -> HandlerRegistration {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Note<K>>();
-        let lag = Arc::new(AtomicUsize::new(0));
+        let mailbox = Arc::new(Mailbox::new(self.inner.handler_capacity));
         let (synced_tx, synced) = watch::channel(false);
         let id = NEXT_REGISTRATION.fetch_add(1, Ordering::Relaxed);
         {
             let mut p = self.inner.lock();
             // Under the processor lock: no store change can slip between this snapshot and
             // the registration.
-            let current = self.inner.store.list();
-            lag.fetch_add(current.len(), Ordering::Relaxed);
-            for o in current {
-                let _ = tx.send(Note::Add(o, true));
+            for o in self.inner.store.list() {
+                mailbox.push(Note::Add(o, true));
             }
             if *self.inner.synced.borrow() {
-                lag.fetch_add(1, Ordering::Relaxed);
-                let _ = tx.send(Note::Synced);
+                mailbox.push(Note::Synced);
             }
-            p.registrations.push(Registration { id, tx: tx.clone(), lag: lag.clone() });
+            p.registrations.push(Registration { id, mailbox: mailbox.clone() });
         }
+        let stats = mailbox.stats();
         let store = self.inner.store.clone();
-        let task_lag = lag.clone();
         let task = tokio::spawn(async move {
             let mut ticker = resync.map(|d| {
                 let mut t = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
@@ -376,27 +373,27 @@ impl<K: Object> SharedInformer<K> {
                 t
             });
             loop {
-                let note = tokio::select! {
-                    n = rx.recv() => match n { Some(n) => n, None => return },
+                while let Some(note) = mailbox.pop() {
+                    match note {
+                        Note::Add(o, initial) => handler.on_add(&o, initial),
+                        Note::Update(old, new) => handler.on_update(&old, &new),
+                        Note::Delete(d) => handler.on_delete(&d),
+                        Note::Synced => {
+                            synced_tx.send_replace(true);
+                        }
+                    }
+                }
+                if mailbox.is_closed() {
+                    return;
+                }
+                tokio::select! {
+                    _ = mailbox.ready() => {}
                     _ = async { match ticker.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
-                        task_lag.fetch_add(1, Ordering::Relaxed);
-                        Note::Resync
-                    }
-                };
-                match note {
-                    Note::Add(o, initial) => handler.on_add(&o, initial),
-                    Note::Update(old, new) => handler.on_update(&old, &new),
-                    Note::Delete(d) => handler.on_delete(&d),
-                    Note::Synced => {
-                        synced_tx.send_replace(true);
-                    }
-                    Note::Resync => {
                         for o in store.list() {
                             handler.on_update(&o, &o);
                         }
                     }
                 }
-                task_lag.fetch_sub(1, Ordering::Relaxed);
             }
         });
         let inner = Arc::downgrade(&self.inner);
@@ -405,6 +402,6 @@ impl<K: Object> SharedInformer<K> {
                 inner.lock().registrations.retain(|r| r.id != id);
             }
         });
-        HandlerRegistration { id, synced, lag, task, remove }
+        HandlerRegistration { id, synced, stats, task, remove }
     }
 }

@@ -4,6 +4,7 @@ pub mod backoff;
 pub mod factory;
 pub mod informer;
 pub mod lister;
+mod mailbox;
 pub mod protobuf_source;
 pub mod reflector;
 pub mod source;
