@@ -154,8 +154,13 @@ pub(crate) fn json_watch<K: Object>(
         .boxed()
 }
 
+/// Bytes a batch grows to from chunks that are already there, before it is handed over.
+const BATCH_BYTES: usize = 256 * 1024;
+
 /// Regroups a byte stream into batches of complete lines (the last may lack its newline
-/// when the stream ends).
+/// when the stream ends). A batch takes every chunk that has already arrived (up to
+/// [`BATCH_BYTES`]), so a quiet watch hands over each event at once while a busy one (a
+/// replay, a burst) decodes many events per hand-off instead of one.
 fn line_batches(
     bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send {
@@ -167,8 +172,36 @@ fn line_batches(
             match bytes.next().await {
                 Some(Ok(chunk)) => {
                     buf.extend_from_slice(&chunk);
-                    if let Some(last) = buf.iter().rposition(|b| *b == b'\n') {
-                        let batch = buf.split_to(last + 1).freeze();
+                    let mut ended = None;
+                    while buf.len() < BATCH_BYTES {
+                        match bytes.next().now_or_never() {
+                            Some(Some(Ok(more))) => buf.extend_from_slice(&more),
+                            Some(Some(Err(e))) => {
+                                ended = Some(Some(e));
+                                break;
+                            }
+                            Some(None) => {
+                                ended = Some(None);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    match ended {
+                        // The stream failed after these bytes: hand over the complete lines
+                        // first, then the error.
+                        Some(Some(e)) => {
+                            let lines = complete_lines(&mut buf);
+                            return Some(match lines {
+                                Some(batch) => (Ok(batch), (error_stream(e), buf, false)),
+                                None => (Err(e), (bytes, buf, true)),
+                            });
+                        }
+                        // The stream ended: everything left is the last batch.
+                        Some(None) => return Some((Ok(buf.split().freeze()), (bytes, buf, true))),
+                        None => {}
+                    }
+                    if let Some(batch) = complete_lines(&mut buf) {
                         return Some((Ok(batch), (bytes, buf, false)));
                     }
                 }
@@ -181,6 +214,16 @@ fn line_batches(
             }
         }
     })
+}
+
+/// Splits off the complete lines at the front of `buf`, if any.
+fn complete_lines(buf: &mut bytes::BytesMut) -> Option<bytes::Bytes> {
+    memchr::memrchr(b'\n', buf).map(|last| buf.split_to(last + 1).freeze())
+}
+
+/// A stream that yields one error and ends.
+fn error_stream(e: Error) -> BoxStream<'static, Result<bytes::Bytes, Error>> {
+    futures::stream::once(futures::future::ready(Err(e))).boxed()
 }
 
 /// Lists and watches any resource as `PartialObjectMetadata` (metadata only), using the
@@ -215,5 +258,60 @@ impl ListWatch<PartialObjectMetadata> for MetadataSource {
     fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<PartialObjectMetadata>, Error>> {
         let req = self.request().query(opts.to_query()).header("accept", ACCEPT_PARTIAL_OBJECT_METADATA);
         Box::pin(async move { Ok(req.watch::<PartialObjectMetadata>().await?.boxed()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn chunks(parts: Vec<Result<&'static str, &'static str>>) -> BoxStream<'static, Result<Bytes, Error>> {
+        futures::stream::iter(
+            parts
+                .into_iter()
+                .map(|p| p.map(|s| Bytes::from_static(s.as_bytes())).map_err(|e| Error::InvalidRequest(e.into()))),
+        )
+        .boxed()
+    }
+
+    async fn collect(parts: Vec<Result<&'static str, &'static str>>) -> Vec<Result<String, String>> {
+        line_batches(chunks(parts))
+            .map(|b| b.map(|b| String::from_utf8(b.to_vec()).unwrap()).map_err(|e| e.to_string()))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn ready_chunks_join_one_batch_of_complete_lines() {
+        let got = collect(vec![Ok("{\"a\":1}\n{\"b\""), Ok(":2}\n{\"c\":"), Ok("3}\n")]).await;
+        assert_eq!(got, vec![Ok("{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn a_trailing_partial_line_is_the_last_batch() {
+        let got = collect(vec![Ok("x\ny")]).await;
+        assert_eq!(got, vec![Ok("x\ny".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn complete_lines_before_an_error_are_handed_over_first() {
+        let got = collect(vec![Ok("x\npart"), Err("reset")]).await;
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], Ok("x\n".to_string()));
+        assert!(got[1].as_ref().is_err_and(|e| e.contains("reset")), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn chunks_that_arrive_later_start_a_new_batch() {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, Error>>();
+        let mut batches = Box::pin(line_batches(rx.boxed()));
+        tx.unbounded_send(Ok(Bytes::from_static(b"1\n"))).unwrap();
+        assert_eq!(batches.next().await.unwrap().unwrap(), Bytes::from_static(b"1\n"));
+        tx.unbounded_send(Ok(Bytes::from_static(b"2\n"))).unwrap();
+        tx.unbounded_send(Ok(Bytes::from_static(b"3\n"))).unwrap();
+        assert_eq!(batches.next().await.unwrap().unwrap(), Bytes::from_static(b"2\n3\n"));
+        drop(tx);
+        assert!(batches.next().await.is_none());
     }
 }
