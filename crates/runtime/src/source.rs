@@ -26,14 +26,22 @@ pub struct Page<K> {
     pub items: BoxFuture<'static, Result<Vec<K>, Error>>,
 }
 
-impl<K: Send + 'static> Page<K> {
+impl<K: Object> Page<K> {
+    /// A page decoded already; its items are compacted on the blocking pool.
     fn ready(list: ObjectList<K>) -> Self {
         Self {
             resource_version: list.resource_version().unwrap_or_default().to_string(),
             continue_token: list.continue_token().map(str::to_string),
-            items: futures::future::ready(Ok(list.items)).boxed(),
+            items: compacted(list.items),
         }
     }
+}
+
+/// Compacts objects (see [`crate::store::compact`]) on tokio's blocking pool.
+pub(crate) fn compacted<K: Object>(items: Vec<K>) -> BoxFuture<'static, Result<Vec<K>, Error>> {
+    tokio::task::spawn_blocking(move || items.into_iter().map(crate::store::compact).collect())
+        .map(|joined| joined.map_err(|e| Error::InvalidRequest(format!("compacting task failed: {e}"))))
+        .boxed()
 }
 
 /// Lists and watches one resource in one scope.
@@ -85,7 +93,12 @@ impl<K: Object> ListWatch<K> for TypedSource<K> {
             let head: ListHead = serde_json::from_slice(&bytes).map_err(decode_err)?;
             let items = tokio::task::spawn_blocking(move || {
                 let body = if skip { rkube_core::strip::strip_managed_fields(&bytes) } else { bytes[..].into() };
-                serde_json::from_slice::<ObjectList<K>>(&body).map(|l| l.items).map_err(|source| Error::Decode {
+                // Compacted here, on the blocking pool: decoded objects carry serde's spare
+                // `Vec` capacity, which the cache would otherwise hold for their lifetime.
+                let list = serde_json::from_slice::<ObjectList<K>>(&body);
+                drop(body);
+                drop(bytes);
+                list.map(|l| l.items.into_iter().map(crate::store::compact).collect()).map_err(|source| Error::Decode {
                     verb: "GET".into(),
                     url,
                     target: std::any::type_name::<K>(),

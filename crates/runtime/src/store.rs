@@ -28,6 +28,24 @@ pub fn drop_managed_fields<K: Object>() -> Transform<K> {
     Arc::new(|obj: &mut K| obj.meta_mut().managed_fields = None)
 }
 
+/// Re-allocates an object's heap parts at their exact sizes, for objects about to be cached.
+///
+/// serde decodes a `Vec` by pushing with doubling capacity (at least 4 elements below 1 KB
+/// each), so a freshly decoded pod carries about 4 KB of unused capacity (env vars, ports,
+/// mounts, tolerations, container statuses ...); `Clone` allocates exactly. managedFields
+/// are moved across instead of cloned: their `FieldsV1` trees have no spare capacity and
+/// are the costliest part to copy; only their list is shrunk.
+pub(crate) fn compact<K: Object>(mut obj: K) -> K {
+    let managed = obj.meta_mut().managed_fields.take();
+    let mut exact = obj.clone();
+    drop(obj);
+    if let Some(mut managed) = managed {
+        managed.shrink_to_fit();
+        exact.meta_mut().managed_fields = Some(managed);
+    }
+    exact
+}
+
 /// An index name used by a query was never registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("index {0:?} does not exist")]
@@ -390,6 +408,19 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert!(Arc::ptr_eq(&s.get(&ObjectKey::namespaced("a", "p")).unwrap(), &live));
         assert_eq!((diff.added.len(), diff.updated.len(), diff.deleted.len()), (1, 1, 0));
+    }
+
+    #[test]
+    fn compact_sheds_spare_capacity_and_keeps_managed_fields() {
+        let json = r#"{"metadata":{"name":"a","namespace":"n","managedFields":[{"manager":"m","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{}}}]},
+                "spec":{"containers":[{"name":"c","env":[{"name":"A"},{"name":"B"},{"name":"C"},{"name":"D"},{"name":"E"}]}]}}"#;
+        let decoded: Pod = serde_json::from_str(json).unwrap();
+        let env = |p: &Pod| p.spec.as_ref().unwrap().containers[0].env.as_ref().unwrap().capacity();
+        assert!(env(&decoded) > 5, "serde grows Vecs by doubling");
+        let compacted = compact(decoded);
+        assert_eq!(compacted, serde_json::from_str::<Pod>(json).unwrap());
+        assert_eq!(env(&compacted), 5);
+        assert_eq!(compacted.metadata.managed_fields.as_ref().unwrap().capacity(), 1);
     }
 
     #[test]
