@@ -78,6 +78,18 @@ fn main() {
     }
 }
 
+/// CPU time this process has used (user + system, all threads), in milliseconds, from
+/// `/proc/self/stat` (clock ticks, assumed 100 per second as on every Linux we run on).
+fn cpu_ms() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after `)`.
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) * 10
+}
+
 fn emit(line: &Value) {
     println!("{line}");
     let _ = std::io::stdout().flush();
@@ -470,6 +482,7 @@ async fn child(args: &[String]) -> Result<(), BoxError> {
     };
     let counter = Arc::new(Counter::default());
     let rss_before = rss_kb();
+    let cpu_before = cpu_ms();
     let started = Instant::now();
     let probe: Arc<dyn Probe> = match which.as_str() {
         "rkube" => rkube_child::start(kubeconfig, mf, false, counter.clone()).await?,
@@ -478,6 +491,7 @@ async fn child(args: &[String]) -> Result<(), BoxError> {
         other => return Err(format!("unknown client {other}").into()),
     };
     let sync_secs = started.elapsed().as_secs_f64();
+    let sync_cpu_ms = cpu_ms().saturating_sub(cpu_before);
     let objects = probe.objects();
     let rss_synced = rss_kb();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -486,7 +500,7 @@ async fn child(args: &[String]) -> Result<(), BoxError> {
         |kb: u64| if objects > 0 { round1(kb.saturating_sub(rss_before) as f64 / objects as f64) } else { 0.0 };
     emit(&json!({
         "phase": "synced", "client": which, "managed_fields": mf, "objects": objects,
-        "sync_ms": (sync_secs * 1000.0).round(), "rss_before_kb": rss_before,
+        "sync_ms": (sync_secs * 1000.0).round(), "sync_cpu_ms": sync_cpu_ms, "rss_before_kb": rss_before,
         "rss_synced_kb": rss_synced, "rss_settled_kb": rss_settled,
         "kb_per_object": per_object(rss_settled), "kb_per_object_at_sync": per_object(rss_synced),
         "peak_kb": peak_rss_kb(),
@@ -499,8 +513,12 @@ async fn child(args: &[String]) -> Result<(), BoxError> {
             Some("watch") => {
                 let n: u64 = words.next().unwrap_or("0").parse()?;
                 counter.arm(n);
+                let cpu_armed = cpu_ms();
                 emit(&json!({"phase": "watch-ready"}));
-                let watched = counter.wait().await;
+                let mut watched = counter.wait().await;
+                let cpu = cpu_ms().saturating_sub(cpu_armed);
+                watched["cpu_ms"] = json!(cpu);
+                watched["cpu_us_per_event"] = json!(if n > 0 { (cpu as f64 * 1000.0 / n as f64).round() } else { 0.0 });
                 counter.arm(0);
                 emit(&watched);
             }

@@ -49,7 +49,13 @@ impl<O: Convert<P>, P> Convert<Vec<P>> for Vec<O> {
 
 impl<O: Convert<P>, P> Convert<BTreeMap<String, P>> for BTreeMap<String, O> {
     fn from_pb(p: BTreeMap<String, P>) -> Self {
-        p.into_iter().map(|(k, v)| (k, O::from_pb(v))).collect()
+        // Inserted in order rather than collected: no intermediate Vec and no sort (maps here
+        // are small: labels, resource lists, Secret data).
+        let mut out = BTreeMap::new();
+        for (k, v) in p {
+            out.insert(k, O::from_pb(v));
+        }
+        out
     }
     fn into_pb(self) -> BTreeMap<String, P> {
         self.into_iter().map(|(k, v)| (k, v.into_pb())).collect()
