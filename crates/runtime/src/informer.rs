@@ -145,6 +145,12 @@ impl<K: Object> Inner<K> {
     }
 }
 
+fn flush<K: Object>(p: &Processor<K>) {
+    for r in &p.registrations {
+        r.mailbox.flush();
+    }
+}
+
 impl<K: Object> Target<K> for Inner<K> {
     fn relist_begin(&self) {
         self.store.begin_replace();
@@ -175,6 +181,11 @@ impl<K: Object> Target<K> for Inner<K> {
             self.send(&p, || Note::Synced);
             self.synced.send_replace(true);
         }
+        flush(&p);
+    }
+
+    fn flush(&self) {
+        flush(&self.lock());
     }
 
     fn apply(&self, object: K) {
@@ -362,6 +373,7 @@ impl<K: Object> SharedInformer<K> {
             if *self.inner.synced.borrow() {
                 mailbox.push(Note::Synced);
             }
+            mailbox.flush();
             p.registrations.push(Registration { id, mailbox: mailbox.clone() });
         }
         let stats = mailbox.stats();

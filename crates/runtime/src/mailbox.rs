@@ -57,7 +57,8 @@ struct State<K> {
     closed: bool,
 }
 
-/// A bounded, folding queue of notifications with a wake-up for its consumer.
+/// A bounded, folding queue of notifications with a wake-up for its consumer (sent by
+/// [`Mailbox::flush`], so that a burst of changes costs one wake-up).
 pub(crate) struct Mailbox<K> {
     state: Mutex<State<K>>,
     capacity: usize,
@@ -99,7 +100,6 @@ impl<K: Object> Mailbox<K> {
             );
             s.last = Some(index(&s.queue, s.head));
         }
-        let before = s.live;
         if s.last.is_some() {
             self.fold(&mut s, note);
         } else {
@@ -107,8 +107,11 @@ impl<K: Object> Mailbox<K> {
             s.live += 1;
         }
         self.publish(&s);
-        drop(s);
-        if before == 0 {
+    }
+
+    /// Wakes the consumer if notifications wait. Producers push a burst, then flush once.
+    pub fn flush(&self) {
+        if self.lock().live > 0 {
             self.wake.notify_one();
         }
     }

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use rkube_client::Error;
 use rkube_core::options::ResourceVersionMatch;
@@ -39,6 +39,9 @@ pub trait Target<K>: Send + Sync {
     fn delete(&self, object: K);
     /// The watch has reached `resource_version` (bookmarks).
     fn bookmark(&self, _resource_version: &str) {}
+    /// The events applied so far should reach their consumers now: the reflector calls
+    /// this whenever its watch has nothing more ready, so a burst wakes consumers once.
+    fn flush(&self) {}
 }
 
 impl<K: Object> Target<K> for crate::Store<K> {
@@ -378,10 +381,35 @@ impl<K: Object> Reflector<K> {
     }
 }
 
-async fn consume<K: Object>(mut events: WatchStream<K>, mut rv: String, target: &dyn Target<K>) -> WatchEnd {
+/// Events applied between two flushes at most, to bound a handler's delay in a long burst.
+const FLUSH_EVERY: usize = 512;
+
+async fn consume<K: Object>(events: WatchStream<K>, rv: String, target: &dyn Target<K>) -> WatchEnd {
+    let end = consume_events(events, rv, target).await;
+    target.flush();
+    end
+}
+
+async fn consume_events<K: Object>(mut events: WatchStream<K>, mut rv: String, target: &dyn Target<K>) -> WatchEnd {
     let started = tokio::time::Instant::now();
     let mut seen = 0u64;
-    while let Some(ev) = events.next().await {
+    let mut unflushed = 0usize;
+    loop {
+        // Take what is ready without waiting; flush before waiting (and every
+        // FLUSH_EVERY events), so a burst costs one wake-up of each handler, not one per event.
+        let next = match events.next().now_or_never() {
+            Some(next) if unflushed < FLUSH_EVERY => next,
+            ready => {
+                target.flush();
+                unflushed = 0;
+                match ready {
+                    Some(next) => next,
+                    None => events.next().await,
+                }
+            }
+        };
+        let Some(ev) = next else { break };
+        unflushed += 1;
         seen += 1;
         match ev {
             Ok(WatchEvent::Added(o)) | Ok(WatchEvent::Modified(o)) => {
