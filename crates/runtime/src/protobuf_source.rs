@@ -13,7 +13,7 @@ use rkube_core::watch::{Bookmark, BookmarkMeta};
 use rkube_core::{ListOptions, Object, ObjectList, Status, WatchEvent, WatchOptions};
 use rkube_protobuf::{Convert, DecodeOptions, HasProtobuf, wire};
 
-use crate::source::{ListWatch, Page, WatchStream, json_watch};
+use crate::source::{ListWatch, Page, WatchStream, decode_ahead, json_watch};
 
 const ACCEPT_LIST: &str = "application/vnd.kubernetes.protobuf, application/json";
 const ACCEPT_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=watch, application/json";
@@ -135,8 +135,8 @@ fn frame_batches(
     })
 }
 
-/// Decodes batches of frames on tokio's blocking pool, two batches at a time, in order (as the
-/// JSON watch does): the async thread only moves bytes.
+/// Decodes batches of frames on tokio's blocking pool ahead of the consumer, as the JSON
+/// watch does.
 fn decode_batches<K: Object + HasProtobuf>(
     batches: impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send + 'static,
     skip: bool,
@@ -145,39 +145,24 @@ fn decode_batches<K: Object + HasProtobuf>(
 where
     K::Message: Send + 'static,
 {
-    batches
-        .map(move |batch| {
-            let url = url.clone();
-            async move {
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => return vec![Err(e)],
-                };
-                let decoded = tokio::task::spawn_blocking(move || {
-                    let mut out = Vec::new();
-                    let mut rest = &batch[..];
-                    while !rest.is_empty() {
-                        match wire::read_watch_frame_ref(rest) {
-                            Ok(Some((kind, object, used))) => {
-                                rest = &rest[used..];
-                                out.push(event::<K>(kind, object, skip).map_err(|e| decode_err(&url, e)));
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                out.push(Err(decode_err(&url, e)));
-                                break;
-                            }
-                        }
-                    }
-                    out
-                })
-                .await;
-                decoded.unwrap_or_else(|e| vec![Err(Error::InvalidRequest(format!("decoding task failed: {e}")))])
+    decode_ahead(batches, move |batch| {
+        let mut out = Vec::new();
+        let mut rest = &batch[..];
+        while !rest.is_empty() {
+            match wire::read_watch_frame_ref(rest) {
+                Ok(Some((kind, object, used))) => {
+                    rest = &rest[used..];
+                    out.push(event::<K>(kind, object, skip).map_err(|e| decode_err(&url, e)));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(Err(decode_err(&url, e)));
+                    break;
+                }
             }
-        })
-        .buffered(2)
-        .flat_map(futures::stream::iter)
-        .boxed()
+        }
+        out
+    })
 }
 
 fn event<K: Object + HasProtobuf>(kind: &[u8], object: &[u8], skip: bool) -> Result<WatchEvent<K>, wire::Error> {
