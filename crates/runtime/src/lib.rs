@@ -1,6 +1,7 @@
 //! Informers, work queue and controller runtime for Kubernetes.
 
 pub mod backoff;
+mod decode_pool;
 pub mod factory;
 pub mod informer;
 pub mod lister;

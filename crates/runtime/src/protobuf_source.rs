@@ -74,7 +74,7 @@ where
             let env = wire::decode_envelope_ref(&bytes).map_err(|e| decode_err(&url, e))?;
             let head = ListHead::decode(env.raw).map_err(|e| decode_err(&url, e))?;
             let meta: ListMeta = head.metadata.map(Convert::from_pb).unwrap_or_default();
-            let items = tokio::task::spawn_blocking(move || {
+            let items = crate::decode_pool::run(move || {
                 rkube_protobuf::decode_list_with::<K>(&bytes, options(skip))
                     .map(|(_, items)| items)
                     .map_err(|e| decode_err(&url, e))
@@ -135,7 +135,7 @@ fn frame_batches(
     })
 }
 
-/// Decodes batches of frames on tokio's blocking pool ahead of the consumer, as the JSON
+/// Decodes batches of frames on the decoding threads ahead of the consumer, as the JSON
 /// watch does.
 fn decode_batches<K: Object + HasProtobuf>(
     batches: impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send + 'static,

@@ -338,7 +338,7 @@ impl<K: Object> Reflector<K> {
         let mut stream = self.source.watch(opts).await?;
         target.relist_begin();
         let mut batch: Vec<K> = Vec::new();
-        // Batches being compacted on the blocking pool (at most two), in stream order.
+        // Batches being compacted on the decoding threads (at most two), in stream order.
         let mut compacting: VecDeque<BoxFuture<'static, Result<Vec<K>, Error>>> = VecDeque::new();
         while let Some(ev) = stream.next().await {
             match ev? {

@@ -2,7 +2,8 @@
 //! scoped to a namespace (or all), behind one object-safe trait.
 //!
 //! List pages carry their metadata at once and decode their items in the background (on
-//! tokio's blocking pool), so the reflector fetches the next page while earlier ones decode.
+//! rkube's decoding threads, one per core), so the reflector fetches the next page while
+//! earlier ones decode.
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -27,7 +28,7 @@ pub struct Page<K> {
 }
 
 impl<K: Object> Page<K> {
-    /// A page decoded already; its items are compacted on the blocking pool.
+    /// A page decoded already; its items are compacted on the decoding threads.
     fn ready(list: ObjectList<K>) -> Self {
         Self {
             resource_version: list.resource_version().unwrap_or_default().to_string(),
@@ -37,9 +38,9 @@ impl<K: Object> Page<K> {
     }
 }
 
-/// Compacts objects (see [`crate::store::compact`]) on tokio's blocking pool.
+/// Compacts objects (see [`crate::store::compact`]) on the decoding threads.
 pub(crate) fn compacted<K: Object>(items: Vec<K>) -> BoxFuture<'static, Result<Vec<K>, Error>> {
-    tokio::task::spawn_blocking(move || items.into_iter().map(crate::store::compact).collect())
+    crate::decode_pool::run(move || items.into_iter().map(crate::store::compact).collect())
         .map(|joined| joined.map_err(|e| Error::InvalidRequest(format!("compacting task failed: {e}"))))
         .boxed()
 }
@@ -91,9 +92,9 @@ impl<K: Object> ListWatch<K> for TypedSource<K> {
             let bytes = req.bytes().await?;
             let decode_err = |source| Error::Decode { verb: "GET".into(), url: url.clone(), target: "list", source };
             let head: ListHead = serde_json::from_slice(&bytes).map_err(decode_err)?;
-            let items = tokio::task::spawn_blocking(move || {
+            let items = crate::decode_pool::run(move || {
                 let body = if skip { rkube_core::strip::strip_managed_fields(&bytes) } else { bytes[..].into() };
-                // Compacted here, on the blocking pool: decoded objects carry serde's spare
+                // Compacted here, on a decoding thread: decoded objects carry serde's spare
                 // `Vec` capacity, which the cache would otherwise hold for their lifetime.
                 let list = serde_json::from_slice::<ObjectList<K>>(&body);
                 drop(body);
@@ -127,7 +128,7 @@ impl<K: Object> ListWatch<K> for TypedSource<K> {
 }
 
 /// Decodes a newline-delimited JSON watch stream. Complete lines are cut into batches as
-/// chunks arrive and decoded on tokio's blocking pool ahead of the consumer (see
+/// chunks arrive and decoded on the decoding threads ahead of the consumer (see
 /// [`decode_ahead`]): the async threads only move bytes and apply events.
 pub(crate) fn json_watch<K: Object>(
     bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
@@ -146,12 +147,12 @@ pub(crate) fn json_watch<K: Object>(
     })
 }
 
-/// Batches decoding at once on the blocking pool.
+/// Batches decoding at once on the decoding threads.
 const DECODES_IN_FLIGHT: usize = 4;
 /// Decoded batches waiting for the consumer.
 const DECODED_AHEAD: usize = 4;
 
-/// Decodes batches of a watch stream on tokio's blocking pool, in order, ahead of the
+/// Decodes batches of a watch stream on the decoding threads (one per core), in order, ahead of the
 /// consumer: a task of its own keeps [`DECODES_IN_FLIGHT`] batches decoding and up to
 /// [`DECODED_AHEAD`] decoded ones queued, so decoding keeps both cores busy while events
 /// are applied. (Driving the decodes from the consumer's own `poll_next`, as a
@@ -172,7 +173,7 @@ where
                 let decode = decode.clone();
                 async move {
                     match batch {
-                        Ok(batch) => tokio::task::spawn_blocking(move || decode(batch))
+                        Ok(batch) => crate::decode_pool::run(move || decode(batch))
                             .await
                             .unwrap_or_else(|e| vec![Err(Error::InvalidRequest(format!("decoding task failed: {e}")))]),
                         Err(e) => vec![Err(e)],
