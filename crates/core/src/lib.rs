@@ -6,8 +6,10 @@
 
 pub mod dynamic;
 pub mod gvk;
+mod json_scan;
 pub mod key;
 pub mod list;
+pub mod list_split;
 pub mod meta_ext;
 pub mod metadata;
 pub mod object;

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::json_scan::{skip_ws, value_end};
+
 const KEY: &[u8] = b"\"managedFields\"";
 
 /// `json` without any `"managedFields": ...` object member, at any depth. Bytes without the
@@ -23,8 +25,8 @@ pub fn strip_managed_fields(json: &[u8]) -> Cow<'_, [u8]> {
             continue;
         }
         let colon = skip_ws(json, at + KEY.len());
-        let value_end = skip_value(json, skip_ws(json, colon + 1));
-        let after = skip_ws(json, value_end);
+        let end = value_end(json, skip_ws(json, colon + 1)).unwrap_or(json.len());
+        let after = skip_ws(json, end);
         out.extend_from_slice(&json[copied..at]);
         if after < json.len() && json[after] == b',' {
             // Drop the member and the comma after it.
@@ -37,7 +39,7 @@ pub fn strip_managed_fields(json: &[u8]) -> Cow<'_, [u8]> {
             if out.last() == Some(&b',') {
                 out.pop();
             }
-            copied = value_end;
+            copied = end;
         }
     }
     out.extend_from_slice(&json[copied..]);
@@ -57,65 +59,6 @@ fn is_key_at(json: &[u8], at: usize) -> bool {
     }
     let colon = skip_ws(json, at + KEY.len());
     colon < json.len() && json[colon] == b':'
-}
-
-fn skip_ws(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && s[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    i
-}
-
-/// The index just past the string starting at `i` (which holds '"').
-fn skip_string(s: &[u8], i: usize) -> usize {
-    let mut j = i + 1;
-    while j < s.len() {
-        match s[j] {
-            b'\\' => j += 2,
-            b'"' => return j + 1,
-            _ => j += 1,
-        }
-    }
-    s.len()
-}
-
-/// The index just past the JSON value starting at `i`.
-fn skip_value(s: &[u8], i: usize) -> usize {
-    if i >= s.len() {
-        return i;
-    }
-    match s[i] {
-        b'"' => skip_string(s, i),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while j < s.len() {
-                match s[j] {
-                    b'"' => {
-                        j = skip_string(s, j);
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return j + 1;
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            s.len()
-        }
-        _ => {
-            let mut j = i;
-            while j < s.len() && !matches!(s[j], b',' | b'}' | b']') && !s[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            j
-        }
-    }
 }
 
 #[cfg(test)]

@@ -40,9 +40,12 @@ fn work(rx: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// Runs `f` on a decoding thread; `Err` carries the panic message if it panicked (or the
-/// pool could not take it).
-pub(crate) async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+/// Hands `f` to a decoding thread at once (not when the returned future is first polled, so
+/// callers can start work and await it later) and resolves to its result; `Err` carries the
+/// panic message if it panicked (or the pool could not take it).
+pub(crate) fn run<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, String>> + Send + 'static {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move || {
         let out = std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
@@ -54,13 +57,15 @@ pub(crate) async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stati
         let _ = tx.send(out);
     });
     let sent = match queue().lock() {
-        Ok(q) => q.send(job),
-        Err(poisoned) => poisoned.into_inner().send(job),
+        Ok(q) => q.send(job).is_ok(),
+        Err(poisoned) => poisoned.into_inner().send(job).is_ok(),
     };
-    if sent.is_err() {
-        return Err("no decoding thread".into());
+    async move {
+        if !sent {
+            return Err("no decoding thread".to_string());
+        }
+        rx.await.unwrap_or_else(|_| Err("no decoding thread".into()))
     }
-    rx.await.unwrap_or_else(|_| Err("no decoding thread".into()))
 }
 
 #[cfg(test)]
@@ -74,6 +79,11 @@ mod tests {
             let err = super::run(|| -> u8 { panic!("bad batch") }).await.unwrap_err();
             assert!(err.contains("bad batch"), "{err}");
         }
+        // Work starts when handed over, before anyone awaits it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pending = super::run(move || tx.send(()).unwrap());
+        rx.recv_timeout(std::time::Duration::from_secs(5)).expect("the job ran before being awaited");
+        assert_eq!(pending.await, Ok(()));
         let sums = futures::future::join_all((0..64u64).map(|i| super::run(move || (0..=i).sum::<u64>()))).await;
         assert_eq!(sums, (0..64u64).map(|i| Ok(i * (i + 1) / 2)).collect::<Vec<_>>());
     }

@@ -4,6 +4,7 @@ pub mod backoff;
 mod decode_pool;
 pub mod factory;
 pub mod informer;
+mod json_list;
 pub mod lister;
 mod mailbox;
 pub mod protobuf_source;

@@ -2,15 +2,15 @@
 //! informers use by default. Falls back to JSON per response when the server answers JSON
 //! (custom resources, or servers that do not speak protobuf).
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use k8s_pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
 use prost::Message;
 use rkube_client::{Api, Error};
 use rkube_core::watch::{Bookmark, BookmarkMeta};
-use rkube_core::{ListOptions, Object, ObjectList, Status, WatchEvent, WatchOptions};
+use rkube_core::{ListOptions, Object, Status, WatchEvent, WatchOptions};
 use rkube_protobuf::{Convert, DecodeOptions, HasProtobuf, wire};
 
 use crate::source::{ListWatch, Page, WatchStream, decode_ahead, json_watch};
@@ -62,14 +62,8 @@ where
             let url = req.path_and_query().unwrap_or_default();
             let bytes = req.bytes().await?;
             if !wire::is_protobuf(&bytes) {
-                // The server answered JSON: decode it the usual way.
-                let list: ObjectList<K> = serde_json::from_slice(&rkube_core::strip::strip_managed_fields(&bytes))
-                    .map_err(|source| Error::Decode { verb: "GET".into(), url: url.clone(), target: "list", source })?;
-                return Ok(Page {
-                    resource_version: list.resource_version().unwrap_or_default().to_string(),
-                    continue_token: list.continue_token().map(str::to_string),
-                    items: futures::future::ready(Ok(list.items)).boxed(),
-                });
+                // The server answered JSON.
+                return crate::json_list::whole_page(bytes, skip, url).await;
             }
             let env = wire::decode_envelope_ref(&bytes).map_err(|e| decode_err(&url, e))?;
             let head = ListHead::decode(env.raw).map_err(|e| decode_err(&url, e))?;
@@ -78,8 +72,10 @@ where
                 rkube_protobuf::decode_list_with::<K>(&bytes, options(skip))
                     .map(|(_, items)| items)
                     .map_err(|e| decode_err(&url, e))
+            });
+            let items = futures::stream::once(async move {
+                items.await.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}"))))
             })
-            .map(|joined| joined.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}")))))
             .boxed();
             Ok(Page {
                 resource_version: meta.resource_version.unwrap_or_default(),
@@ -145,24 +141,30 @@ fn decode_batches<K: Object + HasProtobuf>(
 where
     K::Message: Send + 'static,
 {
-    decode_ahead(batches, move |batch| {
-        let mut out = Vec::new();
-        let mut rest = &batch[..];
-        while !rest.is_empty() {
-            match wire::read_watch_frame_ref(rest) {
-                Ok(Some((kind, object, used))) => {
-                    rest = &rest[used..];
-                    out.push(event::<K>(kind, object, skip).map_err(|e| decode_err(&url, e)));
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(Err(decode_err(&url, e)));
-                    break;
+    decode_ahead(
+        batches,
+        move |batch| {
+            let mut out = Vec::new();
+            let mut rest = &batch[..];
+            while !rest.is_empty() {
+                match wire::read_watch_frame_ref(rest) {
+                    Ok(Some((kind, object, used))) => {
+                        rest = &rest[used..];
+                        out.push(event::<K>(kind, object, skip).map_err(|e| decode_err(&url, e)));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        out.push(Err(decode_err(&url, e)));
+                        break;
+                    }
                 }
             }
-        }
-        out
-    })
+            out
+        },
+        |e| vec![Err(e)],
+    )
+    .flat_map(futures::stream::iter)
+    .boxed()
 }
 
 fn event<K: Object + HasProtobuf>(kind: &[u8], object: &[u8], skip: bool) -> Result<WatchEvent<K>, wire::Error> {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use rkube_client::Error;
@@ -284,7 +285,9 @@ impl<K: Object> Reflector<K> {
             ..base.clone()
         };
         target.relist_begin();
-        let mut decoding: VecDeque<BoxFuture<'static, Result<Vec<K>, Error>>> = VecDeque::new();
+        // Pages whose items are still arriving and decoding, oldest first (at most two, so
+        // the next page is fetched while earlier ones decode).
+        let mut decoding: VecDeque<BoxStream<'static, Result<Vec<K>, Error>>> = VecDeque::new();
         let rv = loop {
             let page = match self.source.list(opts.clone()).await {
                 Ok(p) => p,
@@ -303,8 +306,7 @@ impl<K: Object> Reflector<K> {
             };
             decoding.push_back(page.items);
             while decoding.len() > 2 {
-                let items = decoding.pop_front().expect("non-empty").await?;
-                target.relist_items(items);
+                apply_page(decoding.pop_front().expect("non-empty"), target).await?;
             }
             match page.continue_token {
                 Some(token) => opts = ListOptions { continue_token: Some(token), limit: opts.limit, ..base.clone() },
@@ -312,7 +314,7 @@ impl<K: Object> Reflector<K> {
             }
         };
         while let Some(items) = decoding.pop_front() {
-            target.relist_items(items.await?);
+            apply_page(items, target).await?;
         }
         target.relist_done(&rv);
         Ok(rv)
@@ -451,4 +453,15 @@ async fn consume_events<K: Object>(mut events: WatchStream<K>, mut rv: String, t
         return WatchEnd::Retry(rv);
     }
     WatchEnd::Closed(rv)
+}
+
+/// Hands a page's items to the target batch by batch as they decode.
+async fn apply_page<K>(
+    mut items: BoxStream<'static, Result<Vec<K>, Error>>,
+    target: &dyn Target<K>,
+) -> Result<(), Error> {
+    while let Some(batch) = items.next().await {
+        target.relist_items(batch?);
+    }
+    Ok(())
 }

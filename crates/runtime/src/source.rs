@@ -8,7 +8,6 @@
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use rkube_client::{Api, Client, Error, Request};
 use rkube_core::metadata::{ACCEPT_PARTIAL_OBJECT_METADATA, ACCEPT_PARTIAL_OBJECT_METADATA_LIST};
 use rkube_core::watch::WatchDecoder;
@@ -23,8 +22,8 @@ pub struct Page<K> {
     pub resource_version: String,
     /// The token of the next page, if any.
     pub continue_token: Option<String>,
-    /// The items, decoding in the background.
-    pub items: BoxFuture<'static, Result<Vec<K>, Error>>,
+    /// The items in batches, decoding in the background as the body arrives.
+    pub items: BoxStream<'static, Result<Vec<K>, Error>>,
 }
 
 impl<K: Object> Page<K> {
@@ -33,7 +32,7 @@ impl<K: Object> Page<K> {
         Self {
             resource_version: list.resource_version().unwrap_or_default().to_string(),
             continue_token: list.continue_token().map(str::to_string),
-            items: compacted(list.items),
+            items: futures::stream::once(compacted(list.items)).boxed(),
         }
     }
 }
@@ -77,43 +76,10 @@ impl<K: Object> TypedSource<K> {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ListHead {
-    #[serde(default)]
-    metadata: ListMeta,
-}
-
 impl<K: Object> ListWatch<K> for TypedSource<K> {
     fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<Page<K>, Error>> {
         let req = self.api.request(http::Method::GET).query(opts.to_query());
-        let skip = self.skip_managed_fields;
-        Box::pin(async move {
-            let url = req.path_and_query().unwrap_or_default();
-            let bytes = req.bytes().await?;
-            let decode_err = |source| Error::Decode { verb: "GET".into(), url: url.clone(), target: "list", source };
-            let head: ListHead = serde_json::from_slice(&bytes).map_err(decode_err)?;
-            let items = crate::decode_pool::run(move || {
-                let body = if skip { rkube_core::strip::strip_managed_fields(&bytes) } else { bytes[..].into() };
-                // Compacted here, on a decoding thread: decoded objects carry serde's spare
-                // `Vec` capacity, which the cache would otherwise hold for their lifetime.
-                let list = serde_json::from_slice::<ObjectList<K>>(&body);
-                drop(body);
-                drop(bytes);
-                list.map(|l| l.items.into_iter().map(crate::store::compact).collect()).map_err(|source| Error::Decode {
-                    verb: "GET".into(),
-                    url,
-                    target: std::any::type_name::<K>(),
-                    source,
-                })
-            })
-            .map(|joined| joined.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}")))))
-            .boxed();
-            Ok(Page {
-                resource_version: head.metadata.resource_version.unwrap_or_default(),
-                continue_token: head.metadata.continue_.filter(|t| !t.is_empty()),
-                items,
-            })
-        })
+        Box::pin(crate::json_list::list_page(req, self.skip_managed_fields))
     }
 
     fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<K>, Error>> {
@@ -135,16 +101,21 @@ pub(crate) fn json_watch<K: Object>(
     skip_managed_fields: bool,
     url: String,
 ) -> WatchStream<K> {
-    decode_ahead(line_batches(bytes), move |batch| {
-        let mut dec = WatchDecoder::<K>::new().skipping_managed_fields(skip_managed_fields);
-        dec.push(&batch);
-        let mut out = Vec::new();
-        while let Some(ev) = dec.next_event() {
-            out.push(ev);
-        }
-        out.extend(dec.finish());
-        out.into_iter().map(|ev| ev.map_err(|source| Error::WatchDecode { url: url.clone(), source })).collect()
-    })
+    let events = decode_ahead(
+        line_batches(bytes),
+        move |batch| {
+            let mut dec = WatchDecoder::<K>::new().skipping_managed_fields(skip_managed_fields);
+            dec.push(&batch);
+            let mut out = Vec::new();
+            while let Some(ev) = dec.next_event() {
+                out.push(ev);
+            }
+            out.extend(dec.finish());
+            out.into_iter().map(|ev| ev.map_err(|source| Error::WatchDecode { url: url.clone(), source })).collect()
+        },
+        |e| vec![Err(e)],
+    );
+    events.flat_map(futures::stream::iter).boxed()
 }
 
 /// Batches decoding at once on the decoding threads.
@@ -158,13 +129,14 @@ const DECODED_AHEAD: usize = 4;
 /// are applied. (Driving the decodes from the consumer's own `poll_next`, as a
 /// `buffered(n).flat_map(..)` does, starts the next decode only once the current batch has
 /// been applied, which leaves a core idle.) The task ends when the stream is dropped.
-pub(crate) fn decode_ahead<K, F>(
+pub(crate) fn decode_ahead<T, F>(
     batches: impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send + 'static,
     decode: F,
-) -> WatchStream<K>
+    failed: fn(Error) -> T,
+) -> BoxStream<'static, T>
 where
-    K: Send + 'static,
-    F: Fn(bytes::Bytes) -> Vec<Result<WatchEvent<K>, Error>> + Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(bytes::Bytes) -> T + Send + Sync + 'static,
 {
     let decode = std::sync::Arc::new(decode);
     let mut decoded = Box::pin(
@@ -175,8 +147,8 @@ where
                     match batch {
                         Ok(batch) => crate::decode_pool::run(move || decode(batch))
                             .await
-                            .unwrap_or_else(|e| vec![Err(Error::InvalidRequest(format!("decoding task failed: {e}")))]),
-                        Err(e) => vec![Err(e)],
+                            .unwrap_or_else(|e| failed(Error::InvalidRequest(format!("decoding task failed: {e}")))),
+                        Err(e) => failed(e),
                     }
                 }
             })
@@ -197,9 +169,7 @@ where
             }
         }
     });
-    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|events| (events, rx)) })
-        .flat_map(futures::stream::iter)
-        .boxed()
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|events| (events, rx)) }).boxed()
 }
 
 /// Bytes a batch grows to from chunks that are already there, before it is handed over.

@@ -1,0 +1,129 @@
+//! Typed JSON lists decoded while they stream in. The body is cut into batches of whole
+//! items as its chunks arrive ([`rkube_core::list_split`]) and each batch is decoded (and
+//! compacted) on the decoding threads, so a large list — a relist at a resourceVersion is
+//! one page, as in client-go — never sits in memory whole as bytes, nor as a second copy of
+//! every object before the store has reused the unchanged ones.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
+use rkube_client::{Error, Request};
+use rkube_core::list_split::{Head, ListSplitter, NotAList};
+use rkube_core::{Object, ObjectList};
+
+use crate::source::{Page, decode_ahead};
+
+#[derive(serde::Deserialize)]
+struct ListHead {
+    metadata: Option<ListMeta>,
+}
+
+fn decode_error(url: &str, target: &'static str, source: serde_json::Error) -> Error {
+    Error::Decode { verb: "GET".into(), url: url.to_string(), target, source }
+}
+
+fn not_a_list(url: &str, e: NotAList) -> Error {
+    decode_error(url, "list", serde::de::Error::custom(e))
+}
+
+/// Sends a list request and returns its page as soon as the list's metadata has arrived;
+/// the items follow in decoded batches. `skip_managed_fields` drops them before decoding.
+pub(crate) async fn list_page<K: Object>(req: Request, skip_managed_fields: bool) -> Result<Page<K>, Error> {
+    let url = req.path_and_query().unwrap_or_default();
+    let mut body = req.stream().await?;
+    let mut split = ListSplitter::new();
+    let meta = loop {
+        match body.next().await {
+            Some(chunk) => split.push(&chunk?),
+            None => break None,
+        }
+        if let Head::Ready(head) = split.head().map_err(|e| not_a_list(&url, e))? {
+            let head: ListHead = serde_json::from_slice(head).map_err(|e| decode_error(&url, "list", e))?;
+            break head.metadata;
+        }
+    };
+    let Some(meta) = meta else {
+        // The body ended before its items began, or its metadata comes after them (as
+        // from a proxy that sorts keys): decode it whole.
+        let mut bytes = split.into_bytes();
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk?);
+        }
+        return whole_page(bytes.into(), skip_managed_fields, url).await;
+    };
+    let batches = item_batches(body.boxed(), split, url.clone());
+    let items = decode_ahead(batches, move |batch| decode_items::<K>(&batch, skip_managed_fields, &url), Err);
+    Ok(Page {
+        resource_version: meta.resource_version.unwrap_or_default(),
+        continue_token: meta.continue_.filter(|t| !t.is_empty()),
+        items,
+    })
+}
+
+/// A whole list body decoded at once on a decoding thread.
+pub(crate) async fn whole_page<K: Object>(bytes: Bytes, skip: bool, url: String) -> Result<Page<K>, Error> {
+    let head: ListHead = serde_json::from_slice(&bytes).map_err(|e| decode_error(&url, "list", e))?;
+    let meta = head.metadata.unwrap_or_default();
+    let items = crate::decode_pool::run(move || {
+        let body = strip(&bytes, skip);
+        serde_json::from_slice::<ObjectList<K>>(&body)
+            .map(|list| list.items.into_iter().map(crate::store::compact).collect())
+            .map_err(|e| decode_error(&url, std::any::type_name::<K>(), e))
+    });
+    let items = futures::stream::once(async move {
+        items.await.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}"))))
+    })
+    .boxed();
+    Ok(Page {
+        resource_version: meta.resource_version.unwrap_or_default(),
+        continue_token: meta.continue_.filter(|t| !t.is_empty()),
+        items,
+    })
+}
+
+/// `json` without managedFields when `skip` is set.
+fn strip(json: &[u8], skip: bool) -> std::borrow::Cow<'_, [u8]> {
+    if skip { rkube_core::strip::strip_managed_fields(json) } else { json.into() }
+}
+
+/// Decodes one batch of items (a JSON array) and compacts them. Compacting here, on a
+/// decoding thread, sheds serde's spare `Vec` capacity that the cache would otherwise hold
+/// for the objects' lifetime.
+fn decode_items<K: Object>(batch: &[u8], skip: bool, url: &str) -> Result<Vec<K>, Error> {
+    serde_json::from_slice::<Vec<K>>(&strip(batch, skip))
+        .map(|items| items.into_iter().map(crate::store::compact).collect())
+        .map_err(|e| decode_error(url, std::any::type_name::<K>(), e))
+}
+
+/// The batches of whole items of a body whose head `split` has read.
+fn item_batches(
+    body: BoxStream<'static, Result<Bytes, Error>>,
+    split: ListSplitter,
+    url: String,
+) -> impl futures::Stream<Item = Result<Bytes, Error>> + Send + 'static {
+    futures::stream::unfold(Some((body, split)), move |state| {
+        let url = url.clone();
+        async move {
+            let (mut body, mut split) = state?;
+            loop {
+                match split.take_items() {
+                    Ok(Some(batch)) => return Some((Ok(Bytes::from(batch)), Some((body, split)))),
+                    Ok(None) => {}
+                    Err(e) => return Some((Err(not_a_list(&url, e)), None)),
+                }
+                match body.next().await {
+                    Some(Ok(chunk)) => split.push(&chunk),
+                    Some(Err(e)) => return Some((Err(e), None)),
+                    None => {
+                        return match split.finish() {
+                            Ok(Some(batch)) => Some((Ok(Bytes::from(batch)), None)),
+                            Ok(None) => None,
+                            Err(e) => Some((Err(not_a_list(&url, e)), None)),
+                        };
+                    }
+                }
+            }
+        }
+    })
+}
