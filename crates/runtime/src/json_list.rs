@@ -54,32 +54,17 @@ pub(crate) async fn list_page<K: Object>(req: Request, skip_managed_fields: bool
     };
     let batches = item_batches(body.boxed(), split, url.clone());
     let items = decode_ahead(batches, move |batch| decode_items::<K>(&batch, skip_managed_fields, &url), Err);
-    Ok(Page {
-        resource_version: meta.resource_version.unwrap_or_default(),
-        continue_token: meta.continue_.filter(|t| !t.is_empty()),
-        items,
-    })
+    Ok(Page::new(meta, items))
 }
 
 /// A whole list body decoded at once on a decoding thread.
 pub(crate) async fn whole_page<K: Object>(bytes: Bytes, skip: bool, url: String) -> Result<Page<K>, Error> {
     let head: ListHead = serde_json::from_slice(&bytes).map_err(|e| decode_error(&url, "list", e))?;
-    let meta = head.metadata.unwrap_or_default();
-    let items = crate::decode_pool::run(move || {
-        let body = strip(&bytes, skip);
-        serde_json::from_slice::<ObjectList<K>>(&body)
+    Ok(Page::decoded_by(head.metadata.unwrap_or_default(), move || {
+        serde_json::from_slice::<ObjectList<K>>(&strip(&bytes, skip))
             .map(|list| list.items.into_iter().map(crate::store::compact).collect())
             .map_err(|e| decode_error(&url, std::any::type_name::<K>(), e))
-    });
-    let items = futures::stream::once(async move {
-        items.await.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}"))))
-    })
-    .boxed();
-    Ok(Page {
-        resource_version: meta.resource_version.unwrap_or_default(),
-        continue_token: meta.continue_.filter(|t| !t.is_empty()),
-        items,
-    })
+    }))
 }
 
 /// `json` without managedFields when `skip` is set.
@@ -102,26 +87,24 @@ fn item_batches(
     split: ListSplitter,
     url: String,
 ) -> impl futures::Stream<Item = Result<Bytes, Error>> + Send + 'static {
-    futures::stream::unfold(Some((body, split)), move |state| {
-        let url = url.clone();
-        async move {
-            let (mut body, mut split) = state?;
-            loop {
-                match split.take_items() {
-                    Ok(Some(batch)) => return Some((Ok(Bytes::from(batch)), Some((body, split)))),
-                    Ok(None) => {}
-                    Err(e) => return Some((Err(not_a_list(&url, e)), None)),
-                }
-                match body.next().await {
-                    Some(Ok(chunk)) => split.push(&chunk),
-                    Some(Err(e)) => return Some((Err(e), None)),
-                    None => {
-                        return match split.finish() {
-                            Ok(Some(batch)) => Some((Ok(Bytes::from(batch)), None)),
-                            Ok(None) => None,
-                            Err(e) => Some((Err(not_a_list(&url, e)), None)),
-                        };
-                    }
+    // The URL rides in the state: it is only needed for an error, not cloned per batch.
+    futures::stream::unfold(Some((body, split, url)), |state| async move {
+        let (mut body, mut split, url) = state?;
+        loop {
+            match split.take_items() {
+                Ok(Some(batch)) => return Some((Ok(Bytes::from(batch)), Some((body, split, url)))),
+                Ok(None) => {}
+                Err(e) => return Some((Err(not_a_list(&url, e)), None)),
+            }
+            match body.next().await {
+                Some(Ok(chunk)) => split.push(&chunk),
+                Some(Err(e)) => return Some((Err(e), None)),
+                None => {
+                    return match split.finish() {
+                        Ok(Some(batch)) => Some((Ok(Bytes::from(batch)), None)),
+                        Ok(None) => None,
+                        Err(e) => Some((Err(not_a_list(&url, e)), None)),
+                    };
                 }
             }
         }

@@ -68,20 +68,11 @@ where
             let env = wire::decode_envelope_ref(&bytes).map_err(|e| decode_err(&url, e))?;
             let head = ListHead::decode(env.raw).map_err(|e| decode_err(&url, e))?;
             let meta: ListMeta = head.metadata.map(Convert::from_pb).unwrap_or_default();
-            let items = crate::decode_pool::run(move || {
+            Ok(Page::decoded_by(meta, move || {
                 rkube_protobuf::decode_list_with::<K>(&bytes, options(skip))
                     .map(|(_, items)| items)
                     .map_err(|e| decode_err(&url, e))
-            });
-            let items = futures::stream::once(async move {
-                items.await.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("decoding task failed: {e}"))))
-            })
-            .boxed();
-            Ok(Page {
-                resource_version: meta.resource_version.unwrap_or_default(),
-                continue_token: meta.continue_.filter(|t| !t.is_empty()),
-                items,
-            })
+            }))
         })
     }
 

@@ -8,6 +8,7 @@
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use rkube_client::{Api, Client, Error, Request};
 use rkube_core::metadata::{ACCEPT_PARTIAL_OBJECT_METADATA, ACCEPT_PARTIAL_OBJECT_METADATA_LIST};
 use rkube_core::watch::WatchDecoder;
@@ -27,21 +28,39 @@ pub struct Page<K> {
 }
 
 impl<K: Object> Page<K> {
-    /// A page decoded already; its items are compacted on the decoding threads.
-    fn ready(list: ObjectList<K>) -> Self {
+    /// A page with `meta`'s resourceVersion and continue token.
+    pub(crate) fn new(meta: ListMeta, items: BoxStream<'static, Result<Vec<K>, Error>>) -> Self {
         Self {
-            resource_version: list.resource_version().unwrap_or_default().to_string(),
-            continue_token: list.continue_token().map(str::to_string),
-            items: futures::stream::once(compacted(list.items)).boxed(),
+            resource_version: meta.resource_version.unwrap_or_default(),
+            continue_token: meta.continue_.filter(|t| !t.is_empty()),
+            items,
         }
     }
+
+    /// A page decoded already; its items are compacted on the decoding threads.
+    fn ready(list: ObjectList<K>) -> Self {
+        Self::new(list.metadata, futures::stream::once(compacted(list.items)).boxed())
+    }
+
+    /// A page whose items one job on the decoding threads produces (handed over at once).
+    pub(crate) fn decoded_by(meta: ListMeta, job: impl FnOnce() -> Result<Vec<K>, Error> + Send + 'static) -> Self {
+        Self::new(meta, futures::stream::once(on_decoding_thread("decoding", job)).boxed())
+    }
+}
+
+/// Runs a fallible job on the decoding threads; a job that panicked becomes an error
+/// naming `what` it was doing.
+fn on_decoding_thread<T: Send + 'static>(
+    what: &'static str,
+    job: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, Error>> + Send + 'static {
+    let joined = crate::decode_pool::run(job);
+    async move { joined.await.unwrap_or_else(|e| Err(Error::InvalidRequest(format!("{what} task failed: {e}")))) }
 }
 
 /// Compacts objects (see [`crate::store::compact`]) on the decoding threads.
 pub(crate) fn compacted<K: Object>(items: Vec<K>) -> BoxFuture<'static, Result<Vec<K>, Error>> {
-    crate::decode_pool::run(move || items.into_iter().map(crate::store::compact).collect())
-        .map(|joined| joined.map_err(|e| Error::InvalidRequest(format!("compacting task failed: {e}"))))
-        .boxed()
+    on_decoding_thread("compacting", move || Ok(items.into_iter().map(crate::store::compact).collect())).boxed()
 }
 
 /// Lists and watches one resource in one scope.
