@@ -15,6 +15,7 @@ use rkube_core::status::reason;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+use crate::access_log::AccessEntry;
 use crate::collection::{self, ListResult};
 use crate::discovery;
 use crate::faults::Faults;
@@ -51,6 +52,8 @@ pub struct Api {
     pub pod_logs: crate::pod_logs::PodLogs,
     /// The garbage collector's state.
     pub gc: gc::Collector,
+    /// Requests answered, when a test records them.
+    pub access_log: crate::access_log::AccessLog,
 }
 
 fn not_found() -> Status {
@@ -66,8 +69,26 @@ impl Api {
         let path = req.uri().path().to_string();
         let span = tracing::debug_span!("request", %method, %path);
         let started = std::time::Instant::now();
-        let resp = self.handle_inner(req).instrument(span).await;
+        let entry = self.access_log.is_recording().then(|| {
+            let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            AccessEntry {
+                method: method.to_string(),
+                path: path.clone(),
+                query: req.uri().query().unwrap_or_default().to_string(),
+                content_type: header(header::CONTENT_TYPE),
+                accept: header(header::ACCEPT),
+                status: 0,
+                answer: String::new(),
+            }
+        });
+        let resp = self.clone().handle_inner(req).instrument(span).await;
         tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_ms = started.elapsed().as_millis() as u64, "served");
+        if let Some(mut entry) = entry {
+            entry.status = resp.status().as_u16();
+            entry.answer =
+                resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().into();
+            self.access_log.push(entry);
+        }
         resp
     }
 
@@ -97,6 +118,20 @@ impl Api {
                 resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             return resp;
+        }
+        if self.faults.refuses_protobuf() {
+            let has =
+                |name| req.headers().get(name).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("protobuf"));
+            let refusal = match () {
+                _ if has(header::CONTENT_TYPE) => Some((415, "the body's media type is not supported")),
+                _ if has(header::ACCEPT) => {
+                    Some((406, "only the following media types are accepted: application/json"))
+                }
+                _ => None,
+            };
+            if let Some((code, message)) = refusal {
+                return response::status(&Status::failure(code, rkube_core::status::reason_for_code(code), message));
+            }
         }
         let gzip_ok = response::accepts_gzip(req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
         let (parts, body) = req.into_parts();

@@ -26,6 +26,7 @@ struct State {
     error_rate: f64,
     error: InjectedError,
     latency: Duration,
+    refuse_protobuf: bool,
 }
 
 /// The fault plan of one server. Everything is off until a test turns it on.
@@ -46,6 +47,7 @@ impl Faults {
                 error_rate: 0.0,
                 error: InjectedError { code: 429, retry_after: Some(1) },
                 latency: Duration::ZERO,
+                refuse_protobuf: false,
             }),
         }
     }
@@ -67,6 +69,7 @@ impl Faults {
             s.watch_gone_probability = 0.0;
             s.error_rate = 0.0;
             s.latency = Duration::ZERO;
+            s.refuse_protobuf = false;
         });
     }
 
@@ -96,6 +99,17 @@ impl Faults {
     /// Delays every request by `latency`.
     pub fn set_latency(&self, latency: Duration) {
         self.with(|s| s.latency = latency);
+    }
+
+    /// Refuses protobuf as a strict server without it would: 415 for a protobuf body, 406
+    /// for an `Accept` header that lists protobuf (even next to JSON).
+    pub fn set_refuse_protobuf(&self, refuse: bool) {
+        self.with(|s| s.refuse_protobuf = refuse);
+    }
+
+    /// Whether protobuf is refused.
+    pub fn refuses_protobuf(&self) -> bool {
+        self.with(|s| s.refuse_protobuf)
     }
 
     /// The added latency.

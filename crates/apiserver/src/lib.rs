@@ -16,6 +16,7 @@
 // path, and boxing it everywhere would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod access_log;
 mod api;
 pub mod builtin;
 pub mod catalog;

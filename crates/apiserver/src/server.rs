@@ -132,6 +132,7 @@ impl ApiServer {
             watch_list: opts.watch_list,
             pod_logs: Default::default(),
             gc: Default::default(),
+            access_log: Default::default(),
             server_address: addr.to_string(),
         });
         seed(&api, &opts.seed)?;
@@ -199,6 +200,11 @@ impl ApiServer {
     /// The fault injector, to switch faults on and off from a test.
     pub fn faults(&self) -> &Faults {
         &self.api.faults
+    }
+
+    /// The log of answered requests; call `record(true)` on it to start recording.
+    pub fn access_log(&self) -> &crate::access_log::AccessLog {
+        &self.api.access_log
     }
 
     /// Appends text to a pod container's log, served by `pods/log` (and to its followers).

@@ -143,7 +143,7 @@ impl<K: Object> Api<K> {
     /// Gets one object.
     pub async fn get(&self, name: &str) -> Result<K, Error> {
         let req = self.object(http::Method::GET, name);
-        match self.protobuf() {
+        match self.protobuf_codec() {
             Some(codec) => protobuf::object(req, codec).await,
             None => req.into().await,
         }
@@ -161,7 +161,7 @@ impl<K: Object> Api<K> {
     /// Gets one object with options (resourceVersion).
     pub async fn get_with(&self, name: &str, options: &GetOptions) -> Result<K, Error> {
         let req = self.object(http::Method::GET, name).query(options.to_query());
-        match self.protobuf() {
+        match self.protobuf_codec() {
             Some(codec) => protobuf::object(req, codec).await,
             None => req.into().await,
         }
@@ -170,15 +170,15 @@ impl<K: Object> Api<K> {
     /// Lists objects (one page when `limit` is set: follow `continue_token()`).
     pub async fn list(&self, options: &ListOptions) -> Result<ObjectList<K>, Error> {
         let req = self.collection(http::Method::GET).query(options.to_query());
-        match self.protobuf() {
+        match self.protobuf_codec() {
             Some(codec) => protobuf::list(req, codec).await,
             None => req.into().await,
         }
     }
 
-    /// The protobuf codec to use for this kind, when the config's content type picks protobuf
-    /// for it (see [`ContentType`](crate::config::ContentType)).
-    fn protobuf(&self) -> Option<&'static rkube_protobuf::registry::Codec> {
+    /// The protobuf codec this `Api` reads and writes `K` with, when the config's content type
+    /// picks protobuf for it (see [`ContentType`](crate::config::ContentType)); `None` for JSON.
+    pub fn protobuf_codec(&self) -> Option<&'static rkube_protobuf::registry::Codec> {
         if self.metadata_only {
             return None;
         }
@@ -187,7 +187,7 @@ impl<K: Object> Api<K> {
     }
 
     async fn write(&self, req: Request, object: &K) -> Result<K, Error> {
-        if let Some((codec, body)) = self.protobuf().and_then(|c| (c.encode)(object).map(|body| (c, body))) {
+        if let Some((codec, body)) = self.protobuf_codec().and_then(|c| (c.encode)(object).map(|body| (c, body))) {
             match protobuf::object(req.clone().body(body, rkube_protobuf::CONTENT_TYPE), codec).await {
                 // A server that refuses protobuf gets the request again in JSON.
                 Err(e) if protobuf::refused(&e) => {}

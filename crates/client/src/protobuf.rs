@@ -5,7 +5,7 @@
 use rkube_core::dynamic::TypeMeta;
 use rkube_core::{Object, ObjectList};
 use rkube_protobuf::registry::Codec;
-use rkube_protobuf::wire;
+use rkube_protobuf::{DecodeOptions, wire};
 
 use crate::config::ContentType;
 use crate::error::Error;
@@ -47,8 +47,7 @@ pub(crate) async fn object<K: Object>(req: Request, codec: &Codec) -> Result<K, 
     if !wire::is_protobuf(&resp.body) {
         return resp.json();
     }
-    let any = (codec.decode)(&resp.body).map_err(|e| undecodable(&resp, e))?;
-    any.downcast::<K>().map(|k| *k).map_err(|_| undecodable(&resp, "codec of another type"))
+    codec.decode_as(&resp.body, DecodeOptions::default()).map_err(|e| undecodable(&resp, e))
 }
 
 /// Sends a list request asking for protobuf; decodes the list from either encoding. A 406
@@ -62,7 +61,7 @@ pub(crate) async fn list<K: Object>(req: Request, codec: &Codec) -> Result<Objec
         return resp.json();
     }
     let env = wire::decode_envelope_ref(&resp.body).map_err(|e| undecodable(&resp, e))?;
-    let (metadata, items) = (codec.decode_list)(&resp.body).map_err(|e| undecodable(&resp, e))?;
-    let items = items.downcast::<Vec<K>>().map_err(|_| undecodable(&resp, "codec of another type"))?;
-    Ok(ObjectList { types: TypeMeta { api_version: env.api_version, kind: env.kind }, metadata, items: *items })
+    let (metadata, items) =
+        codec.decode_list_as(&resp.body, DecodeOptions::default()).map_err(|e| undecodable(&resp, e))?;
+    Ok(ObjectList { types: TypeMeta { api_version: env.api_version, kind: env.kind }, metadata, items })
 }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
-use crate::kinds::{HasProtobuf, decode, decode_list, encode};
+use crate::kinds::{DecodeOptions, HasProtobuf, decode_list_with, decode_with, encode};
 use crate::wire::Error;
 
 /// A decoded value of an erased type (`Box<K>` or `Box<Vec<K>>`).
@@ -19,19 +19,34 @@ pub type ErasedList = (ListMeta, Erased);
 /// Decoders and the encoder of one kind, type-erased.
 pub struct Codec {
     /// Decodes an enveloped object into a `Box<K>`.
-    pub decode: fn(&[u8]) -> Result<Erased, Error>,
+    pub decode: fn(&[u8], DecodeOptions) -> Result<Erased, Error>,
     /// Decodes a list into its metadata and a `Box<Vec<K>>`.
-    pub decode_list: fn(&[u8]) -> Result<ErasedList, Error>,
+    pub decode_list: fn(&[u8], DecodeOptions) -> Result<ErasedList, Error>,
     /// Encodes a `&K` (`None` when given another type).
     pub encode: fn(&dyn Any) -> Option<Vec<u8>>,
     /// Whether the kind converts losslessly ([`is_lossless`](crate::generated::is_lossless)).
     pub lossless: bool,
 }
 
+impl Codec {
+    /// Decodes an enveloped object as `K`, the type this codec was looked up for.
+    pub fn decode_as<K: 'static>(&self, body: &[u8], opts: DecodeOptions) -> Result<K, Error> {
+        let any = (self.decode)(body, opts)?;
+        any.downcast::<K>().map(|k| *k).map_err(|_| Error::OtherType(std::any::type_name::<K>()))
+    }
+
+    /// Decodes a list body into its metadata and items of type `K`.
+    pub fn decode_list_as<K: 'static>(&self, body: &[u8], opts: DecodeOptions) -> Result<(ListMeta, Vec<K>), Error> {
+        let (meta, items) = (self.decode_list)(body, opts)?;
+        let items = items.downcast::<Vec<K>>().map_err(|_| Error::OtherType(std::any::type_name::<K>()))?;
+        Ok((meta, *items))
+    }
+}
+
 fn codec_of<K: HasProtobuf + Clone + Send + 'static>() -> Codec {
     Codec {
-        decode: |b| decode::<K>(b).map(|k| Box::new(k) as Erased),
-        decode_list: |b| decode_list::<K>(b).map(|(m, items)| (m, Box::new(items) as Erased)),
+        decode: |b, opts| decode_with::<K>(b, opts).map(|k| Box::new(k) as Erased),
+        decode_list: |b, opts| decode_list_with::<K>(b, opts).map(|(m, items)| (m, Box::new(items) as Erased)),
         encode: |any| any.downcast_ref::<K>().map(|k| encode(k.clone())),
         lossless: crate::generated::is_lossless(K::GROUP, K::KIND),
     }
@@ -69,8 +84,10 @@ mod tests {
             ..Default::default()
         };
         let bytes = (c.encode)(&cm).unwrap();
-        let back = (c.decode)(&bytes).unwrap().downcast::<ConfigMap>().unwrap();
+        let back: ConfigMap = c.decode_as(&bytes, DecodeOptions::default()).unwrap();
         assert_eq!(back.data, cm.data);
+        let wrong = c.decode_as::<k8s_openapi::api::core::v1::Secret>(&bytes, DecodeOptions::default());
+        assert!(wrong.unwrap_err().to_string().contains("Secret"));
         assert!((c.encode)(&42u8).is_none());
         assert!(c.lossless);
         assert!(!codec::<k8s_openapi::api::core::v1::Pod>().unwrap().lossless);

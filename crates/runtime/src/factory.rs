@@ -11,7 +11,8 @@ use rkube_core::{ApiResource, DynamicObject, Object, PartialObjectMetadata, Reso
 use tokio::sync::watch;
 
 use crate::informer::{InformerOptions, SharedInformer};
-use crate::source::ListWatch;
+use crate::protobuf_source::ProtobufSource;
+use crate::source::{ListWatch, TypedSource};
 
 /// Which objects an informer covers: a namespace (or all) and optional selectors.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -126,43 +127,37 @@ impl InformerFactory {
         informer
     }
 
-    /// The shared informer of a typed resource (created on first use).
+    /// The shared informer of a typed resource (created on first use). Built-in kinds are
+    /// read in protobuf when the client's content type picks it for them (under the default
+    /// `ContentType::Auto`: the kinds that convert losslessly), in JSON otherwise.
     pub fn typed<K: Resource>(&self, scope: Scope) -> SharedInformer<K> {
         self.typed_with(scope, InformerOptions::default())
     }
 
     /// Like [`InformerFactory::typed`], with options used if the informer is created now.
     pub fn typed_with<K: Resource>(&self, scope: Scope, opts: InformerOptions<K>) -> SharedInformer<K> {
-        let ar = K::api_resource();
-        let key = Key {
-            flavor: "typed",
-            group: ar.group.clone(),
-            version: ar.version.clone(),
-            plural: ar.plural.clone(),
-            scope,
-        };
-        let client = self.client.clone();
-        let ns = key.scope.namespace.clone();
-        self.get_or_make(key, move || {
-            let api: Api<K> = match (ar.namespaced, ns) {
-                (true, Some(ns)) => Api::namespaced(client, &ns),
-                (true, None) => Api::all(client),
-                (false, _) => Api::cluster(client),
-            };
-            let source = crate::source::TypedSource::new(api, !opts.keep_managed_fields);
-            (Arc::new(source), opts)
-        })
+        self.typed_source(scope, opts, "typed", |api| api.protobuf_codec().is_some())
     }
 
-    /// The shared informer of a built-in kind read in Kubernetes' protobuf encoding (as
-    /// client-go's typed informers do); answers in JSON are decoded as JSON.
+    /// The shared informer of a built-in kind read in Kubernetes' protobuf encoding whatever
+    /// the client's content type (as client-go's typed informers do); answers in JSON are
+    /// decoded as JSON.
     pub fn protobuf<K>(&self, scope: Scope, opts: InformerOptions<K>) -> SharedInformer<K>
     where
         K: Resource + rkube_protobuf::HasProtobuf,
-        K::Message: Send + 'static,
     {
+        self.typed_source(scope, opts, "protobuf", |_| true)
+    }
+
+    fn typed_source<K: Resource>(
+        &self,
+        scope: Scope,
+        opts: InformerOptions<K>,
+        flavor: &'static str,
+        protobuf: fn(&Api<K>) -> bool,
+    ) -> SharedInformer<K> {
         let ar = K::api_resource();
-        let key = Key::new("protobuf", &ar, scope);
+        let key = Key::new(flavor, &ar, scope);
         let client = self.client.clone();
         let ns = key.scope.namespace.clone();
         self.get_or_make(key, move || {
@@ -171,8 +166,13 @@ impl InformerFactory {
                 (true, None) => Api::all(client),
                 (false, _) => Api::cluster(client),
             };
-            let source = crate::protobuf_source::ProtobufSource::new(api, !opts.keep_managed_fields);
-            (Arc::new(source), opts)
+            let skip = !opts.keep_managed_fields;
+            let pb = if protobuf(&api) { ProtobufSource::new(api.clone(), skip) } else { None };
+            let source: Arc<dyn ListWatch<K>> = match pb {
+                Some(pb) => Arc::new(pb),
+                None => Arc::new(TypedSource::new(api, skip)),
+            };
+            (source, opts)
         })
     }
 

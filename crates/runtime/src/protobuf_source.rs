@@ -1,6 +1,7 @@
 //! Lists and watches of built-in kinds in Kubernetes' protobuf encoding, as client-go's typed
 //! informers use by default. Falls back to JSON per response when the server answers JSON
-//! (custom resources, or servers that do not speak protobuf).
+//! (custom resources, or servers that do not speak protobuf). The kind's codec is looked up
+//! by type at run time, so generic code over any `K: Object` can pick this source.
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -11,7 +12,8 @@ use prost::Message;
 use rkube_client::{Api, Error};
 use rkube_core::watch::{Bookmark, BookmarkMeta};
 use rkube_core::{ListOptions, Object, Status, WatchEvent, WatchOptions};
-use rkube_protobuf::{Convert, DecodeOptions, HasProtobuf, wire};
+use rkube_protobuf::registry::Codec;
+use rkube_protobuf::{Convert, DecodeOptions, wire};
 
 use crate::source::{ListWatch, Page, WatchStream, decode_ahead, json_watch};
 
@@ -21,13 +23,16 @@ const ACCEPT_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=watch, ap
 /// A typed source of a built-in kind that asks for protobuf.
 pub struct ProtobufSource<K> {
     api: Api<K>,
+    codec: &'static Codec,
     skip_managed_fields: bool,
 }
 
-impl<K: Object + HasProtobuf> ProtobufSource<K> {
+impl<K: Object> ProtobufSource<K> {
     /// A source over `api`; `skip_managed_fields` drops them before objects are stored.
-    pub fn new(api: Api<K>, skip_managed_fields: bool) -> Self {
-        Self { api, skip_managed_fields }
+    /// `None` when `K` has no protobuf message (custom resources, dynamic objects).
+    pub fn new(api: Api<K>, skip_managed_fields: bool) -> Option<Self> {
+        let codec = rkube_protobuf::registry::codec::<K>()?;
+        Some(Self { api, codec, skip_managed_fields })
     }
 }
 
@@ -46,21 +51,17 @@ fn options(skip_managed_fields: bool) -> DecodeOptions {
     DecodeOptions { skip_managed_fields }
 }
 
-/// One object; with `skip`, managedFields are skipped on the wire (never decoded).
-fn decode_object<K: Object + HasProtobuf>(enveloped: &[u8], skip: bool) -> Result<K, wire::Error> {
-    rkube_protobuf::decode_with(enveloped, options(skip))
-}
-
-impl<K: Object + HasProtobuf> ListWatch<K> for ProtobufSource<K>
-where
-    K::Message: Send + 'static,
-{
+impl<K: Object> ListWatch<K> for ProtobufSource<K> {
     fn list(&self, opts: ListOptions) -> BoxFuture<'_, Result<Page<K>, Error>> {
-        let req = self.api.request(http::Method::GET).query(opts.to_query()).header("accept", ACCEPT_LIST);
-        let skip = self.skip_managed_fields;
+        let req = self.api.request(http::Method::GET).query(opts.to_query());
+        let (codec, skip) = (self.codec, self.skip_managed_fields);
         Box::pin(async move {
             let url = req.path_and_query().unwrap_or_default();
-            let bytes = req.bytes().await?;
+            let bytes = match req.clone().header("accept", ACCEPT_LIST).bytes().await {
+                // The server refuses protobuf: ask again for JSON (as `Api::list` does).
+                Err(e) if e.status_code() == Some(406) => return crate::json_list::list_page(req, skip).await,
+                other => other?,
+            };
             if !wire::is_protobuf(&bytes) {
                 // The server answered JSON.
                 return crate::json_list::whole_page(bytes, skip, url).await;
@@ -69,7 +70,8 @@ where
             let head = ListHead::decode(env.raw).map_err(|e| decode_err(&url, e))?;
             let meta: ListMeta = head.metadata.map(Convert::from_pb).unwrap_or_default();
             Ok(Page::decoded_by(meta, move || {
-                rkube_protobuf::decode_list_with::<K>(&bytes, options(skip))
+                codec
+                    .decode_list_as::<K>(&bytes, options(skip))
                     .map(|(_, items)| items)
                     .map_err(|e| decode_err(&url, e))
             }))
@@ -77,18 +79,23 @@ where
     }
 
     fn watch(&self, opts: WatchOptions) -> BoxFuture<'_, Result<WatchStream<K>, Error>> {
-        let req = self.api.request(http::Method::GET).query(opts.to_query()).header("accept", ACCEPT_WATCH);
-        let skip = self.skip_managed_fields;
+        let req = self.api.request(http::Method::GET).query(opts.to_query());
+        let (codec, skip) = (self.codec, self.skip_managed_fields);
         Box::pin(async move {
             let url = req.path_and_query().unwrap_or_default();
-            let mut bytes = req.stream().await?;
+            let mut bytes = match req.clone().header("accept", ACCEPT_WATCH).stream().await {
+                Err(e) if e.status_code() == Some(406) => {
+                    return Ok(json_watch(req.stream().await?.boxed(), skip, url));
+                }
+                other => other?,
+            };
             let first = bytes.next().await.transpose()?.unwrap_or_default();
             if !first.is_empty() && first[0] == b'{' {
                 // JSON after all: decode lines.
                 return Ok(json_watch(futures::stream::iter([Ok(first)]).chain(bytes).boxed(), skip, url));
             }
             let batches = frame_batches(futures::stream::iter([Ok(first)]).chain(bytes).boxed());
-            Ok(decode_batches(batches, skip, url))
+            Ok(decode_batches(batches, codec, skip, url))
         })
     }
 }
@@ -124,14 +131,12 @@ fn frame_batches(
 
 /// Decodes batches of frames on the decoding threads ahead of the consumer, as the JSON
 /// watch does.
-fn decode_batches<K: Object + HasProtobuf>(
+fn decode_batches<K: Object>(
     batches: impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send + 'static,
+    codec: &'static Codec,
     skip: bool,
     url: String,
-) -> WatchStream<K>
-where
-    K::Message: Send + 'static,
-{
+) -> WatchStream<K> {
     decode_ahead(
         batches,
         move |batch| {
@@ -141,7 +146,7 @@ where
                 match wire::read_watch_frame_ref(rest) {
                     Ok(Some((kind, object, used))) => {
                         rest = &rest[used..];
-                        out.push(event::<K>(kind, object, skip).map_err(|e| decode_err(&url, e)));
+                        out.push(event::<K>(codec, kind, object, skip).map_err(|e| decode_err(&url, e)));
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -158,13 +163,15 @@ where
     .boxed()
 }
 
-fn event<K: Object + HasProtobuf>(kind: &[u8], object: &[u8], skip: bool) -> Result<WatchEvent<K>, wire::Error> {
+fn event<K: Object>(codec: &Codec, kind: &[u8], object: &[u8], skip: bool) -> Result<WatchEvent<K>, wire::Error> {
+    // With `skip`, managedFields are skipped on the wire (never decoded).
+    let decode = |skip| codec.decode_as::<K>(object, options(skip));
     Ok(match kind {
-        b"ADDED" => WatchEvent::Added(decode_object(object, skip)?),
-        b"MODIFIED" => WatchEvent::Modified(decode_object(object, skip)?),
-        b"DELETED" => WatchEvent::Deleted(decode_object(object, skip)?),
+        b"ADDED" => WatchEvent::Added(decode(skip)?),
+        b"MODIFIED" => WatchEvent::Modified(decode(skip)?),
+        b"DELETED" => WatchEvent::Deleted(decode(skip)?),
         b"BOOKMARK" => {
-            let obj: K = decode_object(object, false)?;
+            let obj: K = decode(false)?;
             let meta = obj.meta();
             WatchEvent::Bookmark(Bookmark {
                 metadata: BookmarkMeta {

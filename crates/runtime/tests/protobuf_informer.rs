@@ -89,3 +89,93 @@ async fn protobuf_pods_keep_every_field_the_json_path_has() {
     assert_eq!(*pb.store().get(&key).unwrap(), *js.store().get(&key).unwrap());
     factory.shutdown();
 }
+
+/// The Accept headers and answer types of the list and watch requests to `path`.
+fn reads_of(server: &rkube_apiserver::ApiServer, path: &str) -> Vec<(bool, String, String)> {
+    let entries = server.access_log().take();
+    entries
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.path == path)
+        .map(|e| (e.is_watch(), e.accept, e.answer))
+        .collect()
+}
+
+async fn synced_typed<K: rkube_core::Resource>(client: rkube_client::Client) -> InformerFactory {
+    let factory = InformerFactory::new(client);
+    let _: SharedInformer<K> = factory.typed(Scope::namespace("default"));
+    factory.start();
+    assert!(factory.wait_for_cache_sync(Duration::from_secs(10)).await);
+    factory
+}
+
+#[tokio::test]
+async fn typed_informers_read_lossless_kinds_in_protobuf_by_default() {
+    let (server, client) = server().await;
+    Api::<ConfigMap>::namespaced(client.clone(), "default").create(&WriteOptions::default(), &cm("a")).await.unwrap();
+    server.access_log().record(true);
+
+    // ConfigMaps convert losslessly: list (or watch-list) and watch in protobuf.
+    let factory = synced_typed::<ConfigMap>(client.clone()).await;
+    let inf: SharedInformer<ConfigMap> = factory.typed(Scope::namespace("default"));
+    assert_eq!(inf.store().get(&ObjectKey::namespaced("default", "a")).unwrap().data.as_ref().unwrap()["k"], "v");
+    let reads = reads_of(&server, "/api/v1/namespaces/default/configmaps");
+    assert!(reads.iter().any(|(watch, ..)| *watch), "{reads:?}");
+    for (_, accept, answer) in &reads {
+        assert!(accept.starts_with("application/vnd.kubernetes.protobuf"), "{reads:?}");
+        assert!(answer.starts_with("application/vnd.kubernetes.protobuf"), "{reads:?}");
+    }
+    factory.shutdown();
+
+    // Pods lack fields in k8s-pb that JSON carries: JSON under the default content type.
+    let factory = synced_typed::<Pod>(client.clone()).await;
+    let reads = reads_of(&server, "/api/v1/namespaces/default/pods");
+    assert!(!reads.is_empty());
+    for (_, accept, answer) in &reads {
+        assert!(!accept.contains("protobuf") && answer.starts_with("application/json"), "{reads:?}");
+    }
+    factory.shutdown();
+
+    // A client configured for JSON reads ConfigMaps in JSON too.
+    let mut config = client.config().clone();
+    config.content_type = rkube_client::config::ContentType::Json;
+    let factory = synced_typed::<ConfigMap>(rkube_client::Client::new(config).unwrap()).await;
+    let reads = reads_of(&server, "/api/v1/namespaces/default/configmaps");
+    assert!(!reads.is_empty());
+    for (_, accept, answer) in &reads {
+        assert!(!accept.contains("protobuf") && answer.starts_with("application/json"), "{reads:?}");
+    }
+    factory.shutdown();
+}
+
+#[tokio::test]
+async fn protobuf_informers_fall_back_to_json_on_a_server_that_refuses_protobuf() {
+    let (server, client) = server().await;
+    let api = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    api.create(&WriteOptions::default(), &cm("a")).await.unwrap();
+    server.faults().set_refuse_protobuf(true);
+    server.access_log().record(true);
+    for use_watch_list in [true, false] {
+        let factory = InformerFactory::new(client.clone());
+        let mut opts = InformerOptions::default();
+        opts.reflector.use_watch_list = use_watch_list;
+        let inf: SharedInformer<ConfigMap> = factory.typed_with(Scope::namespace("default"), opts);
+        factory.start();
+        assert!(factory.wait_for_cache_sync(Duration::from_secs(10)).await, "watch_list={use_watch_list}");
+        let name = format!("b{use_watch_list}");
+        api.create(&WriteOptions::default(), &cm(&name)).await.unwrap();
+        let key = ObjectKey::namespaced("default", &name);
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while inf.store().get(&key).is_none() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the informer follows changes over the JSON watch");
+        factory.shutdown();
+    }
+    let reads = reads_of(&server, "/api/v1/namespaces/default/configmaps");
+    assert!(
+        reads.iter().any(|(_, accept, answer)| accept.contains("protobuf") && answer.starts_with("application/json"))
+    );
+    assert!(reads.iter().any(|(watch, accept, _)| *watch && !accept.contains("protobuf")), "{reads:?}");
+}
