@@ -39,11 +39,12 @@
 //! for JSON), `kube` (kube-rs's reflector + watcher with defaults), `kube-drop` (kube-rs
 //! with managedFields cleared in `.modify()` before the store).
 //!
-//! Floors (`floor <ignored|pod|pod-strip> FILE`): serde_json's parse-only pass
+//! Floors (`floor <ignored|pod|pod-strip|pod-exact> FILE`): serde_json's parse-only pass
 //! (`IgnoredAny`), a one-thread decode into k8s-openapi `Pod`s of the same bytes, the same
 //! after removing managedFields from the bytes (`rkube_core::strip`), and (`--data-nomf`) a
-//! decode of the list generated without managedFields, each with the RSS the decoded list
-//! holds.
+//! decode of the list generated without managedFields, plain and with exactly sized `Vec`s
+//! (`rkube_core::exact_json`, as rkube's informers decode), each with the RSS the decoded
+//! list holds.
 //!
 //! Every result is printed as one JSON line (and appended to `--out FILE` if given).
 
@@ -176,6 +177,7 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
             }
             if let Some(nomf) = &opts.data_nomf {
                 rec.record(run_floor(&exe, "pod", nomf).await?);
+                rec.record(run_floor(&exe, "pod-exact", nomf).await?);
             }
         } else {
             eprintln!("floors need --data FILE; skipped");
@@ -687,7 +689,7 @@ struct Items<T> {
 
 fn floor(args: &[String]) -> Result<(), BoxError> {
     let [mode, file] = args else {
-        return Err("usage: floor <ignored|pod|pod-strip> FILE".into());
+        return Err("usage: floor <ignored|pod|pod-strip|pod-exact> FILE".into());
     };
     let before = rss_kb();
     let bytes = std::fs::read(file)?;
@@ -707,6 +709,10 @@ fn floor(args: &[String]) -> Result<(), BoxError> {
             // then decode.
             let stripped = rkube_core::strip::strip_managed_fields(&bytes);
             let list: Items<Pod> = serde_json::from_slice(&stripped)?;
+            (list.items.len(), Box::new(list))
+        }
+        "pod-exact" => {
+            let list: Items<Pod> = rkube_core::exact_json::from_slice(&bytes)?;
             (list.items.len(), Box::new(list))
         }
         other => return Err(format!("unknown floor {other}").into()),

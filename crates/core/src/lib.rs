@@ -5,6 +5,7 @@
 //! embedded server share one definition of each.
 
 pub mod dynamic;
+pub mod exact_json;
 pub mod gvk;
 mod json_scan;
 pub mod key;

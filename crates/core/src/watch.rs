@@ -8,6 +8,7 @@ use bytes::BytesMut;
 use serde::de::{DeserializeOwned, Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::exact_json;
 use crate::status::Status;
 
 /// The annotation on the bookmark that ends the initial events of a watch-list stream.
@@ -106,9 +107,9 @@ impl EventType {
     fn decode<K: DeserializeOwned, E: serde::de::Error>(self, raw: &str) -> Result<WatchEvent<K>, E> {
         let err = |e: serde_json::Error| E::custom(format!("{} event object: {e}", self.name()));
         Ok(match self {
-            Self::Added => WatchEvent::Added(serde_json::from_str(raw).map_err(err)?),
-            Self::Modified => WatchEvent::Modified(serde_json::from_str(raw).map_err(err)?),
-            Self::Deleted => WatchEvent::Deleted(serde_json::from_str(raw).map_err(err)?),
+            Self::Added => WatchEvent::Added(exact_json::from_slice(raw.as_bytes()).map_err(err)?),
+            Self::Modified => WatchEvent::Modified(exact_json::from_slice(raw.as_bytes()).map_err(err)?),
+            Self::Deleted => WatchEvent::Deleted(exact_json::from_slice(raw.as_bytes()).map_err(err)?),
             Self::Bookmark => WatchEvent::Bookmark(serde_json::from_str(raw).map_err(err)?),
             Self::Error => WatchEvent::Error(serde_json::from_str(raw).map_err(err)?),
         })
@@ -277,8 +278,9 @@ impl<K: DeserializeOwned> WatchDecoder<K> {
     }
 }
 
+/// Objects are decoded with exactly sized `Vec`s: watched objects usually end up in a cache.
 fn decode_at<K: DeserializeOwned>(body: &[u8], offset: u64) -> Result<WatchEvent<K>, WatchDecodeError> {
-    serde_json::from_slice(body).map_err(|source| WatchDecodeError {
+    exact_json::from_slice(body).map_err(|source| WatchDecodeError {
         offset,
         snippet: String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned(),
         source,

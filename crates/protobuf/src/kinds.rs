@@ -235,6 +235,8 @@ pub fn decode_message<K: HasProtobuf>(raw: &[u8], opts: DecodeOptions) -> Result
     wire.merge(raw)?;
     let mut obj = K::from_pb(wire.message);
     if !wire.managed.is_empty() {
+        // Pushed one by one: drop the spare capacity before the object goes into a cache.
+        wire.managed.shrink_to_fit();
         K::object_meta_mut(&mut obj).managed_fields = Some(wire.managed);
     }
     Ok(obj)

@@ -61,8 +61,8 @@ pub(crate) async fn list_page<K: Object>(req: Request, skip_managed_fields: bool
 pub(crate) async fn whole_page<K: Object>(bytes: Bytes, skip: bool, url: String) -> Result<Page<K>, Error> {
     let head: ListHead = serde_json::from_slice(&bytes).map_err(|e| decode_error(&url, "list", e))?;
     Ok(Page::decoded_by(head.metadata.unwrap_or_default(), move || {
-        serde_json::from_slice::<ObjectList<K>>(&strip(&bytes, skip))
-            .map(|list| list.items.into_iter().map(crate::store::compact).collect())
+        rkube_core::exact_json::from_slice::<ObjectList<K>>(&strip(&bytes, skip))
+            .map(|list| list.items)
             .map_err(|e| decode_error(&url, std::any::type_name::<K>(), e))
     }))
 }
@@ -72,12 +72,11 @@ fn strip(json: &[u8], skip: bool) -> std::borrow::Cow<'_, [u8]> {
     if skip { rkube_core::strip::strip_managed_fields(json) } else { json.into() }
 }
 
-/// Decodes one batch of items (a JSON array) and compacts them. Compacting here, on a
-/// decoding thread, sheds serde's spare `Vec` capacity that the cache would otherwise hold
-/// for the objects' lifetime.
+/// Decodes one batch of items (a JSON array). Their `Vec`s are allocated at their exact
+/// lengths ([`rkube_core::exact_json`]): serde's spare capacity would otherwise stay in the
+/// cache for the objects' lifetime.
 fn decode_items<K: Object>(batch: &[u8], skip: bool, url: &str) -> Result<Vec<K>, Error> {
-    serde_json::from_slice::<Vec<K>>(&strip(batch, skip))
-        .map(|items| items.into_iter().map(crate::store::compact).collect())
+    rkube_core::exact_json::from_slice::<Vec<K>>(&strip(batch, skip))
         .map_err(|e| decode_error(url, std::any::type_name::<K>(), e))
 }
 

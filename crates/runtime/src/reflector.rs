@@ -7,7 +7,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use rand::Rng;
@@ -17,7 +16,7 @@ use rkube_core::{ListOptions, Object, WatchEvent, WatchOptions};
 use tokio::sync::watch;
 
 use crate::backoff::Backoff;
-use crate::source::{ListWatch, WatchStream, compacted};
+use crate::source::{ListWatch, WatchStream};
 
 /// Receives what the reflector learns. Implemented by [`Store`](crate::Store) and by the
 /// shared informer (which also notifies handlers).
@@ -340,31 +339,20 @@ impl<K: Object> Reflector<K> {
         let mut stream = self.source.watch(opts).await?;
         target.relist_begin();
         let mut batch: Vec<K> = Vec::new();
-        // Batches being compacted on the decoding threads (at most two), in stream order.
-        let mut compacting: VecDeque<BoxFuture<'static, Result<Vec<K>, Error>>> = VecDeque::new();
         while let Some(ev) = stream.next().await {
             match ev? {
                 WatchEvent::Added(o) | WatchEvent::Modified(o) => {
                     batch.push(o);
                     if batch.len() >= 500 {
-                        compacting.push_back(compacted(std::mem::take(&mut batch)));
-                        while compacting.len() > 2 {
-                            target.relist_items(compacting.pop_front().expect("non-empty").await?);
-                        }
+                        target.relist_items(std::mem::take(&mut batch));
                     }
                 }
                 WatchEvent::Deleted(o) => {
-                    compacting.push_back(compacted(std::mem::take(&mut batch)));
-                    while let Some(items) = compacting.pop_front() {
-                        target.relist_items(items.await?);
-                    }
+                    target.relist_items(std::mem::take(&mut batch));
                     target.relist_remove(&o);
                 }
                 WatchEvent::Bookmark(b) if b.is_initial_events_end() => {
-                    compacting.push_back(compacted(batch));
-                    while let Some(items) = compacting.pop_front() {
-                        target.relist_items(items.await?);
-                    }
+                    target.relist_items(batch);
                     let rv = b.metadata.resource_version;
                     target.relist_done(&rv);
                     return Ok((stream, rv));

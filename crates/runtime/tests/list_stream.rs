@@ -103,3 +103,52 @@ async fn a_relist_reuses_unchanged_objects_and_takes_changed_ones() {
     }
     factory.shutdown();
 }
+
+/// Cached objects carry no spare `Vec` capacity (serde alone would leave 8 slots for 5
+/// finalizers and 4 for 3), whether they came from a list, a watch-list or a watch.
+#[tokio::test]
+async fn cached_objects_hold_vecs_of_their_exact_length() {
+    use k8s_openapi::api::core::v1::Pod;
+    let (_server, client) = server().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let finalizers = |n: usize| (0..n).map(|i| format!("example.com/f{i}")).collect::<Vec<_>>();
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "p", "finalizers": finalizers(5)},
+        "spec": {"containers": [{"name": "c", "image": "i", "env": [
+            {"name": "A"}, {"name": "B"}, {"name": "C"}, {"name": "D"}, {"name": "E"}]}]}
+    }))
+    .unwrap();
+    pods.create(&WriteOptions::default(), &pod).await.unwrap();
+    let mut have = 5;
+    for watch_list in [false, true] {
+        let factory = InformerFactory::new(client.clone());
+        let mut opts = InformerOptions::default();
+        opts.reflector.use_watch_list = watch_list;
+        let inf: SharedInformer<Pod> =
+            factory.typed_with(Scope::namespace("default").labels(format!("run!={watch_list}")), opts);
+        factory.start();
+        assert!(inf.wait_for_sync(Duration::from_secs(10)).await);
+        let key = ObjectKey::namespaced("default", "p");
+        let cached = inf.store().get(&key).unwrap();
+        let env = cached.spec.as_ref().unwrap().containers[0].env.as_ref().unwrap();
+        assert_eq!((env.len(), env.capacity()), (5, 5), "watch_list={watch_list}");
+        let fin = cached.metadata.finalizers.as_ref().unwrap();
+        assert_eq!((fin.len(), fin.capacity()), (have, have), "watch_list={watch_list}");
+
+        let n = if watch_list { 2 } else { 3 };
+        pods.patch("p", &WriteOptions::default(), &Patch::Merge(json!({"metadata": {"finalizers": finalizers(n)}})))
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while inf.store().get(&key).unwrap().metadata.finalizers.as_ref().unwrap().len() != n {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the update arrives over the watch");
+        let updated = inf.store().get(&key).unwrap();
+        assert_eq!(updated.metadata.finalizers.as_ref().unwrap().capacity(), n);
+        have = n;
+        factory.shutdown();
+    }
+}
