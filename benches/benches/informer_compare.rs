@@ -7,7 +7,7 @@
 //! python3 ../shared/bench-data/gen_lists.py pods 100000 /tmp/pods-100k-nomf.json --no-managed-fields
 //! cargo bench -p rkube-benches --bench informer_compare -- \
 //!     --data /tmp/pods-100k.json --data-nomf /tmp/pods-100k-nomf.json [--events 200000] \
-//!     [--variants floors,rkube,rkube-keep,rkube-transform,rkube-pb,rkube-pb-keep,kube,kube-drop] \
+//!     [--variants floors,rkube,rkube-keep,rkube-transform,rkube-list,rkube-pb,rkube-pb-keep,kube,kube-drop] \
 //!     [--concurrency 16] [--no-relist]
 //! cargo bench -p rkube-benches --bench informer_compare -- --generate 5000   # no data file
 //! ```
@@ -37,7 +37,8 @@
 //! `InformerFactory::protobuf`, lists and watches in `application/vnd.kubernetes.protobuf`;
 //! the embedded server transcodes every object it sends from JSON, so it works harder than
 //! for JSON), `kube` (kube-rs's reflector + watcher with defaults), `kube-drop` (kube-rs
-//! with managedFields cleared in `.modify()` before the store).
+//! with managedFields cleared in `.modify()` before the store), `rkube-list` (the default
+//! informer with the watch-list stream turned off: the initial sync through paginated lists).
 //!
 //! Floors (`floor <ignored|pod|pod-strip|pod-exact> FILE`): serde_json's parse-only pass
 //! (`IgnoredAny`), a one-thread decode into k8s-openapi `Pod`s of the same bytes, the same
@@ -232,6 +233,7 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
             "rkube-transform" => ("rkube", "transform"),
             "rkube-pb" => ("rkube-pb", "default"),
             "rkube-pb-keep" => ("rkube-pb", "keep"),
+            "rkube-list" => ("rkube-list", "default"),
             "kube" => ("kube", "keep"),
             "kube-drop" => ("kube", "drop"),
             other => return Err(format!("unknown variant {other}").into()),
@@ -478,6 +480,17 @@ trait Probe: Send + Sync {
     fn phase(&self) -> Phase;
 }
 
+/// How an rkube child talks to the server.
+#[derive(Clone, Copy)]
+enum Wire {
+    /// JSON; the initial sync through the watch-list stream (the default).
+    Json,
+    /// JSON; the initial sync through paginated lists (watch-list turned off).
+    JsonListThenWatch,
+    /// Protobuf lists and watches.
+    Protobuf,
+}
+
 async fn child(args: &[String]) -> Result<(), BoxError> {
     let [which, mf, kubeconfig] = args else {
         return Err("usage: child <rkube|rkube-pb|kube> <default|keep|transform|drop> <kubeconfig>".into());
@@ -487,8 +500,9 @@ async fn child(args: &[String]) -> Result<(), BoxError> {
     let cpu_before = cpu_ms();
     let started = Instant::now();
     let probe: Arc<dyn Probe> = match which.as_str() {
-        "rkube" => rkube_child::start(kubeconfig, mf, false, counter.clone()).await?,
-        "rkube-pb" => rkube_child::start(kubeconfig, mf, true, counter.clone()).await?,
+        "rkube" => rkube_child::start(kubeconfig, mf, Wire::Json, counter.clone()).await?,
+        "rkube-list" => rkube_child::start(kubeconfig, mf, Wire::JsonListThenWatch, counter.clone()).await?,
+        "rkube-pb" => rkube_child::start(kubeconfig, mf, Wire::Protobuf, counter.clone()).await?,
         "kube" => kube_child::start(kubeconfig, mf == "drop", counter.clone()).await?,
         other => return Err(format!("unknown client {other}").into()),
     };
@@ -585,7 +599,7 @@ mod rkube_child {
     pub async fn start(
         kubeconfig: &str,
         mf: &str,
-        protobuf: bool,
+        wire: Wire,
         counter: Arc<Counter>,
     ) -> Result<Arc<dyn Probe>, BoxError> {
         let mut config = rkube_client::Config::from_kubeconfig(&KubeconfigOptions {
@@ -605,10 +619,13 @@ mod rkube_child {
             }
             other => return Err(format!("unknown managedFields mode {other}").into()),
         }
-        let informer = if protobuf {
-            factory.protobuf::<Pod>(Scope::all(), opts)
-        } else {
-            factory.typed_with::<Pod>(Scope::all(), opts)
+        let informer = match wire {
+            Wire::Protobuf => factory.protobuf::<Pod>(Scope::all(), opts),
+            Wire::Json => factory.typed_with::<Pod>(Scope::all(), opts),
+            Wire::JsonListThenWatch => {
+                opts.reflector.use_watch_list = false;
+                factory.typed_with::<Pod>(Scope::all(), opts)
+            }
         };
         let registration = informer.add_handler(FnHandler::default().on_update(move |_, _| counter.hit()), None);
         factory.start();

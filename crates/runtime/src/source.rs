@@ -121,7 +121,7 @@ pub(crate) fn json_watch<K: Object>(
     url: String,
 ) -> WatchStream<K> {
     let events = decode_ahead(
-        line_batches(bytes),
+        line_batches(read_ahead(bytes)),
         move |batch| {
             let mut dec = WatchDecoder::<K>::new().skipping_managed_fields(skip_managed_fields);
             dec.push(&batch);
@@ -260,6 +260,34 @@ fn complete_lines(buf: &mut bytes::BytesMut) -> Option<bytes::Bytes> {
     memchr::memrchr(b'\n', buf).map(|last| buf.split_to(last + 1).freeze())
 }
 
+/// Chunks of a body read ahead by a task of its own.
+const READ_AHEAD_CHUNKS: usize = 64;
+
+/// Keeps reading `bytes` while the consumer is busy, up to [`READ_AHEAD_CHUNKS`] chunks, so
+/// that a batch can take everything that arrived meanwhile. The HTTP body hands over one
+/// chunk (often a single watch event) at a time and reads the socket only when asked, so
+/// without this a burst (the watch-list's initial events, a replay) is decoded one event
+/// per hand-off, each a wake-up of a decoding thread. The task ends, dropping the body (and
+/// its connection), as soon as the returned stream is dropped.
+pub(crate) fn read_ahead(
+    mut bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
+) -> BoxStream<'static, Result<bytes::Bytes, Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
+    tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                _ = tx.closed() => return,
+                next = bytes.next() => next,
+            };
+            let Some(chunk) = next else { return };
+            if tx.send(chunk).await.is_err() {
+                return;
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) }).boxed()
+}
+
 /// A stream that yields one error and ends.
 fn error_stream(e: Error) -> BoxStream<'static, Result<bytes::Bytes, Error>> {
     futures::stream::once(futures::future::ready(Err(e))).boxed()
@@ -325,6 +353,24 @@ mod tests {
     async fn ready_chunks_join_one_batch_of_complete_lines() {
         let got = collect(vec![Ok("{\"a\":1}\n{\"b\""), Ok(":2}\n{\"c\":"), Ok("3}\n")]).await;
         assert_eq!(got, vec![Ok("{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn chunks_read_while_the_consumer_was_busy_join_one_batch() {
+        // Like an HTTP body, each chunk is ready only after a pending poll, so a batcher
+        // reading the body directly sees one chunk at a time.
+        let body = futures::stream::iter((0..10).map(|i| Ok(Bytes::from(format!("{i}\n")))))
+            .then(|chunk| async {
+                tokio::task::yield_now().await;
+                chunk
+            })
+            .boxed();
+        let mut batches = Box::pin(line_batches(read_ahead(body)));
+        // The consumer is busy elsewhere while the body arrives.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let first = batches.next().await.unwrap().unwrap();
+        assert_eq!(first, Bytes::from((0..10).map(|i| format!("{i}\n")).collect::<String>()));
+        assert!(batches.next().await.is_none());
     }
 
     #[tokio::test]
