@@ -493,7 +493,7 @@ enum Wire {
 
 async fn child(args: &[String]) -> Result<(), BoxError> {
     let [which, mf, kubeconfig] = args else {
-        return Err("usage: child <rkube|rkube-pb|kube> <default|keep|transform|drop> <kubeconfig>".into());
+        return Err("usage: child <rkube|rkube-list|rkube-pb|kube> <default|keep|transform|drop> <kubeconfig>".into());
     };
     let counter = Arc::new(Counter::default());
     let rss_before = rss_kb();

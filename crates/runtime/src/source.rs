@@ -121,7 +121,7 @@ pub(crate) fn json_watch<K: Object>(
     url: String,
 ) -> WatchStream<K> {
     let events = decode_ahead(
-        line_batches(read_ahead(bytes)),
+        line_batches(run_ahead(bytes, READ_AHEAD_CHUNKS)),
         move |batch| {
             let mut dec = WatchDecoder::<K>::new().skipping_managed_fields(skip_managed_fields);
             dec.push(&batch);
@@ -158,37 +158,41 @@ where
     F: Fn(bytes::Bytes) -> T + Send + Sync + 'static,
 {
     let decode = std::sync::Arc::new(decode);
-    let mut decoded = Box::pin(
-        batches
-            .map(move |batch| {
-                let decode = decode.clone();
-                async move {
-                    match batch {
-                        Ok(batch) => crate::decode_pool::run(move || decode(batch))
-                            .await
-                            .unwrap_or_else(|e| failed(Error::InvalidRequest(format!("decoding task failed: {e}")))),
-                        Err(e) => failed(e),
-                    }
+    let decoded = batches
+        .map(move |batch| {
+            let decode = decode.clone();
+            async move {
+                match batch {
+                    Ok(batch) => crate::decode_pool::run(move || decode(batch))
+                        .await
+                        .unwrap_or_else(|e| failed(Error::InvalidRequest(format!("decoding task failed: {e}")))),
+                    Err(e) => failed(e),
                 }
-            })
-            .buffered(DECODES_IN_FLIGHT),
-    );
-    let (tx, rx) = tokio::sync::mpsc::channel(DECODED_AHEAD);
+            }
+        })
+        .buffered(DECODES_IN_FLIGHT)
+        .boxed();
+    run_ahead(decoded, DECODED_AHEAD)
+}
+
+/// Drives `stream` on a task of its own, up to `capacity` items ahead of the consumer. The
+/// task ends, dropping `stream` (and the HTTP connection under it), as soon as the returned
+/// stream is dropped, even while `stream` is quiet.
+fn run_ahead<T: Send + 'static>(mut stream: BoxStream<'static, T>, capacity: usize) -> BoxStream<'static, T> {
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity);
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
-                // The consumer is gone: stop reading (closes the connection) at once, even
-                // on a quiet watch.
                 _ = tx.closed() => return,
-                next = decoded.next() => next,
+                next = stream.next() => next,
             };
-            let Some(events) = next else { return };
-            if tx.send(events).await.is_err() {
+            let Some(item) = next else { return };
+            if tx.send(item).await.is_err() {
                 return;
             }
         }
     });
-    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|events| (events, rx)) }).boxed()
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
 }
 
 /// Bytes a batch grows to from chunks that are already there, before it is handed over.
@@ -260,33 +264,12 @@ fn complete_lines(buf: &mut bytes::BytesMut) -> Option<bytes::Bytes> {
     memchr::memrchr(b'\n', buf).map(|last| buf.split_to(last + 1).freeze())
 }
 
-/// Chunks of a body read ahead by a task of its own.
+/// Chunks of a watch body read ahead of the batcher ([`run_ahead`]), so that a batch can take
+/// everything that arrived while the decoders were busy. The HTTP body hands over one chunk
+/// (often a single watch event) at a time and reads the socket only when asked, so without
+/// this a burst (the watch-list's initial events, a replay) is decoded one event per
+/// hand-off, each a wake-up of a decoding thread.
 const READ_AHEAD_CHUNKS: usize = 64;
-
-/// Keeps reading `bytes` while the consumer is busy, up to [`READ_AHEAD_CHUNKS`] chunks, so
-/// that a batch can take everything that arrived meanwhile. The HTTP body hands over one
-/// chunk (often a single watch event) at a time and reads the socket only when asked, so
-/// without this a burst (the watch-list's initial events, a replay) is decoded one event
-/// per hand-off, each a wake-up of a decoding thread. The task ends, dropping the body (and
-/// its connection), as soon as the returned stream is dropped.
-pub(crate) fn read_ahead(
-    mut bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
-) -> BoxStream<'static, Result<bytes::Bytes, Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
-    tokio::spawn(async move {
-        loop {
-            let next = tokio::select! {
-                _ = tx.closed() => return,
-                next = bytes.next() => next,
-            };
-            let Some(chunk) = next else { return };
-            if tx.send(chunk).await.is_err() {
-                return;
-            }
-        }
-    });
-    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) }).boxed()
-}
 
 /// A stream that yields one error and ends.
 fn error_stream(e: Error) -> BoxStream<'static, Result<bytes::Bytes, Error>> {
@@ -365,7 +348,7 @@ mod tests {
                 chunk
             })
             .boxed();
-        let mut batches = Box::pin(line_batches(read_ahead(body)));
+        let mut batches = Box::pin(line_batches(run_ahead(body, READ_AHEAD_CHUNKS)));
         // The consumer is busy elsewhere while the body arrives.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let first = batches.next().await.unwrap().unwrap();
