@@ -8,7 +8,7 @@
 //! cargo bench -p rkube-benches --bench informer_compare -- \
 //!     --data /tmp/pods-100k.json --data-nomf /tmp/pods-100k-nomf.json [--events 200000] \
 //!     [--variants floors,rkube,rkube-keep,rkube-transform,rkube-list,rkube-pb,rkube-pb-keep,kube,kube-drop] \
-//!     [--concurrency 16] [--no-relist]
+//!     [--concurrency 16] [--no-relist] [--warm-mb 4096]
 //! cargo bench -p rkube-benches --bench informer_compare -- --generate 5000   # no data file
 //! ```
 //!
@@ -46,6 +46,10 @@
 //! decode of the list generated without managedFields, plain and with exactly sized `Vec`s
 //! (`rkube_core::exact_json`, as rkube's informers decode), each with the RSS the decoded
 //! list holds.
+//!
+//! Before each floor and each variant the driver touches and frees `--warm-mb` MiB (4096;
+//! 0: off), so every measured process meets the same memory state: this VM's host takes
+//! back freed guest pages, and a page touched for the first time since costs 5x more.
 //!
 //! Every result is printed as one JSON line (and appended to `--out FILE` if given).
 
@@ -114,6 +118,7 @@ struct Options {
     concurrency: usize,
     relist: bool,
     out: Option<String>,
+    warm_mb: usize,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, BoxError> {
@@ -126,6 +131,7 @@ fn parse_options(args: &[String]) -> Result<Options, BoxError> {
         concurrency: 16,
         relist: true,
         out: None,
+        warm_mb: 4096,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -139,6 +145,7 @@ fn parse_options(args: &[String]) -> Result<Options, BoxError> {
             "--concurrency" => o.concurrency = value()?.parse()?,
             "--no-relist" => o.relist = false,
             "--out" => o.out = Some(value()?),
+            "--warm-mb" => o.warm_mb = value()?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -174,11 +181,14 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
     if opts.variants.iter().any(|v| v == "floors") {
         if let Some(data) = &opts.data {
             for (mode, file) in [("ignored", data), ("pod", data), ("pod-strip", data)] {
+                warm_memory(opts.warm_mb).await;
                 rec.record(run_floor(&exe, mode, file).await?);
             }
             if let Some(nomf) = &opts.data_nomf {
-                rec.record(run_floor(&exe, "pod", nomf).await?);
-                rec.record(run_floor(&exe, "pod-exact", nomf).await?);
+                for mode in ["pod", "pod-exact"] {
+                    warm_memory(opts.warm_mb).await;
+                    rec.record(run_floor(&exe, mode, nomf).await?);
+                }
             }
         } else {
             eprintln!("floors need --data FILE; skipped");
@@ -238,6 +248,7 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
             "kube-drop" => ("kube", "drop"),
             other => return Err(format!("unknown variant {other}").into()),
         };
+        warm_memory(opts.warm_mb).await;
         let result = run_variant(&exe, &kubeconfig, which, mf, &server, &client, &keys, &opts).await?;
         rec.record(json!({"variant": variant, "result": result}));
         server.set_event_window(1);
@@ -246,6 +257,27 @@ async fn driver(args: &[String]) -> Result<(), BoxError> {
     let _ = std::fs::remove_dir_all(&dir);
     server.shutdown().await;
     Ok(())
+}
+
+/// Touches `mb` MiB and frees them, so that the next measured process starts with memory
+/// the VM's host has backed. This VM reports freed guest pages to its host (virtio-balloon
+/// free page reporting), after which the first touch of a page costs about 7-9 us instead
+/// of about 1.4 us: without this, a process started after a quiet spell (a client after the
+/// seeding) pays several seconds more for the same allocations than one started right
+/// after another process exited (the floors), whatever its code does.
+async fn warm_memory(mb: usize) {
+    if mb == 0 {
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        let len = mb << 20;
+        let mut block: Vec<u8> = Vec::with_capacity(len);
+        for byte in block.spare_capacity_mut().iter_mut().step_by(4096) {
+            byte.write(1);
+        }
+        std::hint::black_box(&block);
+    })
+    .await;
 }
 
 fn machine() -> Value {

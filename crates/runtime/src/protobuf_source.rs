@@ -5,7 +5,6 @@
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use futures::stream::BoxStream;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use k8s_pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
 use prost::Message;
@@ -15,7 +14,7 @@ use rkube_core::{ListOptions, Object, Status, WatchEvent, WatchOptions};
 use rkube_protobuf::registry::Codec;
 use rkube_protobuf::{Convert, DecodeOptions, wire};
 
-use crate::source::{ListWatch, Page, WatchStream, decode_ahead, json_watch};
+use crate::source::{ListWatch, Page, WatchStream, decode_ahead, event_batches, json_watch};
 
 const ACCEPT_LIST: &str = "application/vnd.kubernetes.protobuf, application/json";
 const ACCEPT_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=watch, application/json";
@@ -94,39 +93,16 @@ impl<K: Object> ListWatch<K> for ProtobufSource<K> {
                 // JSON after all: decode lines.
                 return Ok(json_watch(futures::stream::iter([Ok(first)]).chain(bytes).boxed(), skip, url));
             }
-            let batches = frame_batches(futures::stream::iter([Ok(first)]).chain(bytes).boxed());
+            let body = futures::stream::iter([Ok(first)]).chain(bytes).boxed();
+            let batches = event_batches(body, wire::complete_frames_len, truncated_frame);
             Ok(decode_batches(batches, codec, skip, url))
         })
     }
 }
 
-/// Regroups a protobuf watch stream into batches of complete frames.
-fn frame_batches(
-    bytes: BoxStream<'static, Result<bytes::Bytes, Error>>,
-) -> impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send {
-    futures::stream::unfold((bytes, bytes::BytesMut::new(), false), |(mut bytes, mut buf, done)| async move {
-        if done {
-            return None;
-        }
-        loop {
-            match bytes.next().await {
-                Some(Ok(chunk)) => {
-                    buf.extend_from_slice(&chunk);
-                    let complete = wire::complete_frames_len(&buf);
-                    if complete > 0 {
-                        let batch = buf.split_to(complete).freeze();
-                        return Some((Ok(batch), (bytes, buf, false)));
-                    }
-                }
-                Some(Err(e)) => return Some((Err(e), (bytes, buf, true))),
-                None if buf.is_empty() => return None,
-                None => {
-                    let e = Error::InvalidRequest("protobuf watch stream ended inside a frame".into());
-                    return Some((Err(e), (bytes, buf, true)));
-                }
-            }
-        }
-    })
+/// A body that ended inside a frame.
+fn truncated_frame(_: bytes::Bytes) -> Result<bytes::Bytes, Error> {
+    Err(Error::InvalidRequest("protobuf watch stream ended inside a frame".into()))
 }
 
 /// Decodes batches of frames on the decoding threads ahead of the consumer, as the JSON
@@ -191,4 +167,56 @@ fn event<K: Object>(codec: &Codec, kind: &[u8], object: &[u8], skip: bool) -> Re
             WatchEvent::Error(status)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    fn frame(name: &str) -> Vec<u8> {
+        let mut cm = ConfigMap::default();
+        cm.metadata.name = Some(name.into());
+        cm.metadata.namespace = Some("n".into());
+        let pb: k8s_pb::api::core::v1::ConfigMap = cm.into_pb();
+        wire::watch_frame("MODIFIED", wire::encode_envelope("v1", "ConfigMap", pb.encode_to_vec()))
+    }
+
+    fn watch(chunks: Vec<Result<Bytes, Error>>) -> WatchStream<ConfigMap> {
+        let codec = rkube_protobuf::registry::codec::<ConfigMap>().expect("ConfigMap has a codec");
+        let batches = event_batches(futures::stream::iter(chunks).boxed(), wire::complete_frames_len, truncated_frame);
+        decode_batches(batches, codec, true, "/w".into())
+    }
+
+    fn names(events: Vec<Result<WatchEvent<ConfigMap>, Error>>) -> Vec<Result<String, String>> {
+        events
+            .into_iter()
+            .map(|ev| match ev {
+                Ok(WatchEvent::Modified(cm)) => Ok(cm.metadata.name.unwrap_or_default()),
+                Ok(other) => Err(format!("unexpected {other:?}")),
+                Err(e) => Err(e.to_string()),
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn frames_split_across_chunks_decode_in_order() {
+        let body: Vec<u8> = (0..500).flat_map(|i| frame(&format!("c{i}"))).collect();
+        // Chunks of 7 bytes: every frame straddles several, many chunks hold parts of two.
+        let chunks = body.chunks(7).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let got = names(watch(chunks).collect().await);
+        assert_eq!(got, (0..500).map(|i| Ok(format!("c{i}"))).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_body_ending_inside_a_frame_is_an_error_after_the_complete_frames() {
+        let mut body = frame("a");
+        let second = frame("b");
+        body.extend_from_slice(&second[..second.len() / 2]);
+        let got = names(watch(vec![Ok(Bytes::from(body))]).collect().await);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], Ok("a".to_string()));
+        assert!(got[1].as_ref().is_err_and(|e| e.contains("ended inside a frame")), "{got:?}");
+    }
 }
