@@ -268,7 +268,15 @@ pub fn decode_list_with<K: HasProtobuf>(
     body: &[u8],
     opts: DecodeOptions,
 ) -> Result<(oa_meta::ListMeta, Vec<K>), Error> {
-    let raw = wire::decode_envelope_ref(body)?.raw;
+    decode_list_message(wire::decode_envelope_ref(body)?.raw, opts)
+}
+
+/// Decodes a list message (no envelope; possibly only some of its items, as
+/// [`ListSplitter`](crate::list_split::ListSplitter) hands them out) into its metadata and items.
+pub fn decode_list_message<K: HasProtobuf>(
+    raw: &[u8],
+    opts: DecodeOptions,
+) -> Result<(oa_meta::ListMeta, Vec<K>), Error> {
     let mut meta = pb_meta::ListMeta::default();
     let mut items = Vec::with_capacity(count_items(raw)?);
     let mut buf = raw;
@@ -281,6 +289,11 @@ pub fn decode_list_with<K: HasProtobuf>(
         }
     }
     Ok((Convert::from_pb(meta), items))
+}
+
+/// Decodes a `ListMeta` message.
+pub fn decode_list_meta(raw: &[u8]) -> Result<oa_meta::ListMeta, Error> {
+    Ok(Convert::from_pb(pb_meta::ListMeta::decode(raw)?))
 }
 
 /// How many `items` (field 2) a list message holds, read from the field keys only.

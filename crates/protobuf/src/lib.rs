@@ -12,12 +12,13 @@ pub mod convert;
 #[allow(missing_docs)]
 pub mod generated;
 pub mod kinds;
+pub mod list_split;
 pub mod registry;
 pub mod wire;
 
 pub use convert::Convert;
 pub use kinds::{
-    DecodeOptions, HasProtobuf, decode, decode_list, decode_list_with, decode_message, decode_with, encode, from_json,
-    is_builtin, to_json,
+    DecodeOptions, HasProtobuf, decode, decode_list, decode_list_message, decode_list_meta, decode_list_with,
+    decode_message, decode_with, encode, from_json, is_builtin, to_json,
 };
 pub use wire::{CONTENT_TYPE, Error, WATCH_CONTENT_TYPE};

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
-use crate::kinds::{DecodeOptions, HasProtobuf, decode_list_with, decode_with, encode};
+use crate::kinds::{DecodeOptions, HasProtobuf, decode_list_message, decode_list_with, decode_with, encode};
 use crate::wire::Error;
 
 /// A decoded value of an erased type (`Box<K>` or `Box<Vec<K>>`).
@@ -22,6 +22,8 @@ pub struct Codec {
     pub decode: fn(&[u8], DecodeOptions) -> Result<Erased, Error>,
     /// Decodes a list into its metadata and a `Box<Vec<K>>`.
     pub decode_list: fn(&[u8], DecodeOptions) -> Result<ErasedList, Error>,
+    /// Decodes a list message without its envelope (a batch of items) the same way.
+    pub decode_list_message: fn(&[u8], DecodeOptions) -> Result<ErasedList, Error>,
     /// Encodes a `&K` (`None` when given another type).
     pub encode: fn(&dyn Any) -> Option<Vec<u8>>,
     /// Whether the kind converts losslessly ([`is_lossless`](crate::generated::is_lossless)).
@@ -37,7 +39,19 @@ impl Codec {
 
     /// Decodes a list body into its metadata and items of type `K`.
     pub fn decode_list_as<K: 'static>(&self, body: &[u8], opts: DecodeOptions) -> Result<(ListMeta, Vec<K>), Error> {
-        let (meta, items) = (self.decode_list)(body, opts)?;
+        Self::downcast_list((self.decode_list)(body, opts)?)
+    }
+
+    /// Decodes a list message without its envelope (a batch of items) as `K`s.
+    pub fn decode_list_message_as<K: 'static>(
+        &self,
+        raw: &[u8],
+        opts: DecodeOptions,
+    ) -> Result<(ListMeta, Vec<K>), Error> {
+        Self::downcast_list((self.decode_list_message)(raw, opts)?)
+    }
+
+    fn downcast_list<K: 'static>((meta, items): ErasedList) -> Result<(ListMeta, Vec<K>), Error> {
         let items = items.downcast::<Vec<K>>().map_err(|_| Error::OtherType(std::any::type_name::<K>()))?;
         Ok((meta, *items))
     }
@@ -47,6 +61,9 @@ fn codec_of<K: HasProtobuf + Clone + Send + 'static>() -> Codec {
     Codec {
         decode: |b, opts| decode_with::<K>(b, opts).map(|k| Box::new(k) as Erased),
         decode_list: |b, opts| decode_list_with::<K>(b, opts).map(|(m, items)| (m, Box::new(items) as Erased)),
+        decode_list_message: |b, opts| {
+            decode_list_message::<K>(b, opts).map(|(m, items)| (m, Box::new(items) as Erased))
+        },
         encode: |any| any.downcast_ref::<K>().map(|k| encode(k.clone())),
         lossless: crate::generated::is_lossless(K::GROUP, K::KIND),
     }

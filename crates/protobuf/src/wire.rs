@@ -37,6 +37,9 @@ pub enum Error {
     /// JSON on the other side of the conversion is not the expected type.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// A list body is malformed or ended before the list did.
+    #[error("not a protobuf list: {0}")]
+    NotAList(String),
     /// A codec was asked to decode into a type other than its own.
     #[error("the protobuf codec decodes another type than {0}")]
     OtherType(&'static str),

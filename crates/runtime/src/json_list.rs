@@ -12,7 +12,7 @@ use rkube_client::{Error, Request};
 use rkube_core::list_split::{Head, ListSplitter, NotAList};
 use rkube_core::{Object, ObjectList};
 
-use crate::source::{Page, decode_ahead};
+use crate::source::{ItemSplitter, Page, decode_ahead, item_batches};
 
 #[derive(serde::Deserialize)]
 struct ListHead {
@@ -31,7 +31,16 @@ fn not_a_list(url: &str, e: NotAList) -> Error {
 /// the items follow in decoded batches. `skip_managed_fields` drops them before decoding.
 pub(crate) async fn list_page<K: Object>(req: Request, skip_managed_fields: bool) -> Result<Page<K>, Error> {
     let url = req.path_and_query().unwrap_or_default();
-    let mut body = req.stream().await?;
+    let body = req.stream().await?.boxed();
+    page_from_body(body, skip_managed_fields, url).await
+}
+
+/// The page of a JSON list body, returned as soon as its metadata has arrived.
+pub(crate) async fn page_from_body<K: Object>(
+    mut body: BoxStream<'static, Result<Bytes, Error>>,
+    skip_managed_fields: bool,
+    url: String,
+) -> Result<Page<K>, Error> {
     let mut split = ListSplitter::new();
     let meta = loop {
         match body.next().await {
@@ -46,13 +55,10 @@ pub(crate) async fn list_page<K: Object>(req: Request, skip_managed_fields: bool
     let Some(meta) = meta else {
         // The body ended before its items began, or its metadata comes after them (as
         // from a proxy that sorts keys): decode it whole.
-        let mut bytes = split.into_bytes();
-        while let Some(chunk) = body.next().await {
-            bytes.extend_from_slice(&chunk?);
-        }
+        let bytes = crate::source::rest_of_body(split.into_bytes(), body).await?;
         return whole_page(bytes.into(), skip_managed_fields, url).await;
     };
-    let batches = item_batches(body.boxed(), split, url.clone());
+    let batches = item_batches(body, split, url.clone());
     let items = decode_ahead(batches, move |batch| decode_items::<K>(&batch, skip_managed_fields, &url), Err);
     Ok(Page::new(meta, items))
 }
@@ -80,32 +86,16 @@ fn decode_items<K: Object>(batch: &[u8], skip: bool, url: &str) -> Result<Vec<K>
         .map_err(|e| decode_error(url, std::any::type_name::<K>(), e))
 }
 
-/// The batches of whole items of a body whose head `split` has read.
-fn item_batches(
-    body: BoxStream<'static, Result<Bytes, Error>>,
-    split: ListSplitter,
-    url: String,
-) -> impl futures::Stream<Item = Result<Bytes, Error>> + Send + 'static {
-    // The URL rides in the state: it is only needed for an error, not cloned per batch.
-    futures::stream::unfold(Some((body, split, url)), |state| async move {
-        let (mut body, mut split, url) = state?;
-        loop {
-            match split.take_items() {
-                Ok(Some(batch)) => return Some((Ok(Bytes::from(batch)), Some((body, split, url)))),
-                Ok(None) => {}
-                Err(e) => return Some((Err(not_a_list(&url, e)), None)),
-            }
-            match body.next().await {
-                Some(Ok(chunk)) => split.push(&chunk),
-                Some(Err(e)) => return Some((Err(e), None)),
-                None => {
-                    return match split.finish() {
-                        Ok(Some(batch)) => Some((Ok(Bytes::from(batch)), None)),
-                        Ok(None) => None,
-                        Err(e) => Some((Err(not_a_list(&url, e)), None)),
-                    };
-                }
-            }
-        }
-    })
+impl ItemSplitter for ListSplitter {
+    fn push(&mut self, chunk: &[u8]) {
+        ListSplitter::push(self, chunk);
+    }
+
+    fn take_items(&mut self, url: &str) -> Result<Option<Vec<u8>>, Error> {
+        ListSplitter::take_items(self).map_err(|e| not_a_list(url, e))
+    }
+
+    fn finish(self, url: &str) -> Result<Option<Vec<u8>>, Error> {
+        ListSplitter::finish(self).map_err(|e| not_a_list(url, e))
+    }
 }

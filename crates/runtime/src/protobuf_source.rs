@@ -1,5 +1,6 @@
 //! Lists and watches of built-in kinds in Kubernetes' protobuf encoding, as client-go's typed
-//! informers use by default. Falls back to JSON per response when the server answers JSON
+//! informers use by default. Lists are decoded in batches while they stream in, as JSON
+//! lists are. Falls back to JSON per response when the server answers JSON
 //! (custom resources, or servers that do not speak protobuf). The kind's codec is looked up
 //! by type at run time, so generic code over any `K: Object` can pick this source.
 
@@ -11,10 +12,13 @@ use prost::Message;
 use rkube_client::{Api, Error};
 use rkube_core::watch::{Bookmark, BookmarkMeta};
 use rkube_core::{ListOptions, Object, Status, WatchEvent, WatchOptions};
+use rkube_protobuf::list_split::{Head, ListSplitter};
 use rkube_protobuf::registry::Codec;
 use rkube_protobuf::{Convert, DecodeOptions, wire};
 
-use crate::source::{ListWatch, Page, WatchStream, decode_ahead, event_batches, json_watch};
+use crate::source::{
+    ItemSplitter, ListWatch, Page, WatchStream, decode_ahead, event_batches, item_batches, json_watch,
+};
 
 const ACCEPT_LIST: &str = "application/vnd.kubernetes.protobuf, application/json";
 const ACCEPT_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=watch, application/json";
@@ -56,24 +60,49 @@ impl<K: Object> ListWatch<K> for ProtobufSource<K> {
         let (codec, skip) = (self.codec, self.skip_managed_fields);
         Box::pin(async move {
             let url = req.path_and_query().unwrap_or_default();
-            let bytes = match req.clone().header("accept", ACCEPT_LIST).bytes().await {
+            let mut body = match req.clone().header("accept", ACCEPT_LIST).stream().await {
                 // The server refuses protobuf: ask again for JSON (as `Api::list` does).
                 Err(e) if e.status_code() == Some(406) => return crate::json_list::list_page(req, skip).await,
-                other => other?,
+                other => other?.boxed(),
             };
-            if !wire::is_protobuf(&bytes) {
-                // The server answered JSON.
-                return crate::json_list::whole_page(bytes, skip, url).await;
-            }
-            let env = wire::decode_envelope_ref(&bytes).map_err(|e| decode_err(&url, e))?;
-            let head = ListHead::decode(env.raw).map_err(|e| decode_err(&url, e))?;
-            let meta: ListMeta = head.metadata.map(Convert::from_pb).unwrap_or_default();
-            Ok(Page::decoded_by(meta, move || {
-                codec
-                    .decode_list_as::<K>(&bytes, options(skip))
-                    .map(|(_, items)| items)
-                    .map_err(|e| decode_err(&url, e))
-            }))
+            let mut split = ListSplitter::new();
+            let mut started = false;
+            let meta = loop {
+                let Some(chunk) = body.next().await.transpose()? else { break None };
+                if !started && !chunk.is_empty() {
+                    started = true;
+                    if !wire::MAGIC.starts_with(&chunk[..chunk.len().min(wire::MAGIC.len())]) {
+                        // The server answered JSON.
+                        let body = futures::stream::iter([Ok(chunk)]).chain(body).boxed();
+                        return crate::json_list::page_from_body(body, skip, url).await;
+                    }
+                }
+                split.push(&chunk);
+                match split.head().map_err(|e| decode_err(&url, e))? {
+                    Head::Ready(meta) => {
+                        break Some(rkube_protobuf::decode_list_meta(meta).map_err(|e| decode_err(&url, e))?);
+                    }
+                    Head::Pending => {}
+                    Head::NotFirst => break None,
+                }
+            };
+            let Some(meta) = meta else {
+                // The body ended before its items, or its items come before its metadata.
+                let bytes = crate::source::rest_of_body(split.into_bytes(), body).await?;
+                return whole_page(bytes, codec, skip, url);
+            };
+            let batches = item_batches(body, split, url.clone());
+            let items = decode_ahead(
+                batches,
+                move |batch| {
+                    codec
+                        .decode_list_message_as::<K>(&batch, options(skip))
+                        .map(|(_, items)| items)
+                        .map_err(|e| decode_err(&url, e))
+                },
+                Err,
+            );
+            Ok(Page::new(meta, items))
         })
     }
 
@@ -97,6 +126,30 @@ impl<K: Object> ListWatch<K> for ProtobufSource<K> {
             let batches = event_batches(body, wire::complete_frames_len, truncated_frame);
             Ok(decode_batches(batches, codec, skip, url))
         })
+    }
+}
+
+/// A whole protobuf list body decoded at once on a decoding thread.
+fn whole_page<K: Object>(bytes: Vec<u8>, codec: &'static Codec, skip: bool, url: String) -> Result<Page<K>, Error> {
+    let env = wire::decode_envelope_ref(&bytes).map_err(|e| decode_err(&url, e))?;
+    let head = ListHead::decode(env.raw).map_err(|e| decode_err(&url, e))?;
+    let meta: ListMeta = head.metadata.map(Convert::from_pb).unwrap_or_default();
+    Ok(Page::decoded_by(meta, move || {
+        codec.decode_list_as::<K>(&bytes, options(skip)).map(|(_, items)| items).map_err(|e| decode_err(&url, e))
+    }))
+}
+
+impl ItemSplitter for ListSplitter {
+    fn push(&mut self, chunk: &[u8]) {
+        ListSplitter::push(self, chunk);
+    }
+
+    fn take_items(&mut self, url: &str) -> Result<Option<Vec<u8>>, Error> {
+        ListSplitter::take_items(self).map_err(|e| decode_err(url, e))
+    }
+
+    fn finish(self, url: &str) -> Result<Option<Vec<u8>>, Error> {
+        ListSplitter::finish(self).map_err(|e| decode_err(url, e))
     }
 }
 

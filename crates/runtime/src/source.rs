@@ -272,6 +272,58 @@ fn complete_lines_len(buf: &[u8]) -> usize {
 /// hand-off, each a wake-up of a decoding thread.
 const READ_AHEAD_CHUNKS: usize = 64;
 
+/// A list body (JSON or protobuf) cut into batches of whole items as it arrives; errors name
+/// the list's URL.
+pub(crate) trait ItemSplitter: Send + 'static {
+    /// Adds the next chunk of the body.
+    fn push(&mut self, chunk: &[u8]);
+    /// Whole items not taken yet, if there are enough to hand out.
+    fn take_items(&mut self, url: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// The last items at the end of the body; an error if the body stopped inside the list.
+    fn finish(self, url: &str) -> Result<Option<Vec<u8>>, Error>;
+}
+
+/// The batches of whole items of a list body whose head `split` has read.
+pub(crate) fn item_batches<S: ItemSplitter>(
+    body: BoxStream<'static, Result<bytes::Bytes, Error>>,
+    split: S,
+    url: String,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send + 'static {
+    // The URL rides in the state: it is only needed for an error, not cloned per batch.
+    futures::stream::unfold(Some((body, split, url)), |state| async move {
+        let (mut body, mut split, url) = state?;
+        loop {
+            match split.take_items(&url) {
+                Ok(Some(batch)) => return Some((Ok(bytes::Bytes::from(batch)), Some((body, split, url)))),
+                Ok(None) => {}
+                Err(e) => return Some((Err(e), None)),
+            }
+            match body.next().await {
+                Some(Ok(chunk)) => split.push(&chunk),
+                Some(Err(e)) => return Some((Err(e), None)),
+                None => {
+                    return match split.finish(&url) {
+                        Ok(Some(batch)) => Some((Ok(bytes::Bytes::from(batch)), None)),
+                        Ok(None) => None,
+                        Err(e) => Some((Err(e), None)),
+                    };
+                }
+            }
+        }
+    })
+}
+
+/// `head` followed by the rest of `body`, for a list decoded whole.
+pub(crate) async fn rest_of_body(
+    mut head: Vec<u8>,
+    mut body: BoxStream<'static, Result<bytes::Bytes, Error>>,
+) -> Result<Vec<u8>, Error> {
+    while let Some(chunk) = body.next().await {
+        head.extend_from_slice(&chunk?);
+    }
+    Ok(head)
+}
+
 /// Lists and watches any resource as `PartialObjectMetadata` (metadata only), using the
 /// Accept headers kube-apiserver offers for it.
 pub struct MetadataSource {

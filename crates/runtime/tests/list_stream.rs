@@ -1,4 +1,4 @@
-//! Large JSON lists decode while they stream in: items arrive in batches, in the server's
+//! Large JSON and protobuf lists decode while they stream in: items arrive in batches, in the server's
 //! order, and a relist at a resourceVersion (one unpaginated list, as in client-go) reuses
 //! the cached objects that did not change.
 
@@ -15,6 +15,7 @@ use rkube_client::Api;
 use rkube_core::options::WriteOptions;
 use rkube_core::{ListOptions, ObjectKey, Patch};
 use rkube_runtime::factory::{InformerFactory, Scope};
+use rkube_runtime::protobuf_source::ProtobufSource;
 use rkube_runtime::source::TypedSource;
 use rkube_runtime::{InformerOptions, ListWatch, SharedInformer};
 use serde_json::json;
@@ -38,10 +39,9 @@ async fn seeded(n: usize) -> (rkube_apiserver::ApiServer, rkube_client::Client, 
     (server, client, api)
 }
 
-#[tokio::test]
-async fn an_unpaginated_list_arrives_in_batches_in_server_order() {
-    let (_server, _client, api) = seeded(600).await;
-    let source = TypedSource::new(api.clone(), true);
+/// Lists every ConfigMap through `source` and checks that they arrive in several batches,
+/// in the server's order, equal to what the server lists (without managedFields).
+async fn assert_streams_in_batches(api: &Api<ConfigMap>, source: &dyn ListWatch<ConfigMap>) {
     let page = source.list(ListOptions::default()).await.unwrap();
     let listed = api.list(&ListOptions::default()).await.unwrap();
     assert_eq!(Some(page.resource_version.as_str()), listed.resource_version());
@@ -54,6 +54,23 @@ async fn an_unpaginated_list_arrives_in_batches_in_server_order() {
         cm.metadata.managed_fields = None; // the source skips them
     }
     assert_eq!(items, expected);
+}
+
+#[tokio::test]
+async fn an_unpaginated_list_arrives_in_batches_in_server_order() {
+    let (_server, _client, api) = seeded(600).await;
+    assert_streams_in_batches(&api, &TypedSource::new(api.clone(), true)).await;
+}
+
+#[tokio::test]
+async fn an_unpaginated_protobuf_list_arrives_in_batches_in_server_order() {
+    let (server, _client, api) = seeded(600).await;
+    let source = ProtobufSource::new(api.clone(), true).expect("ConfigMaps have protobuf");
+    server.access_log().record(true);
+    assert_streams_in_batches(&api, &source).await;
+    let answers: Vec<String> = server.access_log().take().into_iter().map(|e| e.answer).collect();
+    // The source's list, then the test's own JSON list.
+    assert!(answers[0].starts_with("application/vnd.kubernetes.protobuf"), "{answers:?}");
 }
 
 #[tokio::test]
