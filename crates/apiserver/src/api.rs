@@ -137,6 +137,10 @@ impl Api {
         let (parts, body) = req.into_parts();
         let query = QueryReader::parse(parts.uri.query().unwrap_or(""));
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let accept = match accept {
+            Some(a) if self.faults.ignores_protobuf() => Some(without_protobuf(&a)),
+            other => other,
+        };
         let wants_protobuf = matches!(route, Route::Resource(_)).then(|| protobuf::preference(accept.as_deref()));
         let watching = query.bool("watch").ok().flatten() == Some(true);
         let result = match route {
@@ -750,4 +754,10 @@ impl Api {
         }
         Ok(resp)
     }
+}
+
+/// `accept` without its protobuf media types (JSON when nothing else is left).
+fn without_protobuf(accept: &str) -> String {
+    let kept: Vec<&str> = accept.split(',').map(str::trim).filter(|t| !t.contains("protobuf")).collect();
+    if kept.is_empty() { "application/json".to_string() } else { kept.join(", ") }
 }

@@ -27,6 +27,7 @@ struct State {
     error: InjectedError,
     latency: Duration,
     refuse_protobuf: bool,
+    ignore_protobuf: bool,
 }
 
 /// The fault plan of one server. Everything is off until a test turns it on.
@@ -48,6 +49,7 @@ impl Faults {
                 error: InjectedError { code: 429, retry_after: Some(1) },
                 latency: Duration::ZERO,
                 refuse_protobuf: false,
+                ignore_protobuf: false,
             }),
         }
     }
@@ -70,6 +72,7 @@ impl Faults {
             s.error_rate = 0.0;
             s.latency = Duration::ZERO;
             s.refuse_protobuf = false;
+            s.ignore_protobuf = false;
         });
     }
 
@@ -110,6 +113,17 @@ impl Faults {
     /// Whether protobuf is refused.
     pub fn refuses_protobuf(&self) -> bool {
         self.with(|s| s.refuse_protobuf)
+    }
+
+    /// Answers JSON whatever `Accept` prefers, as a lenient server without protobuf does
+    /// (an aggregated API server, a proxy): clients must look at what they got.
+    pub fn set_ignore_protobuf(&self, ignore: bool) {
+        self.with(|s| s.ignore_protobuf = ignore);
+    }
+
+    /// Whether protobuf in `Accept` is ignored.
+    pub fn ignores_protobuf(&self) -> bool {
+        self.with(|s| s.ignore_protobuf)
     }
 
     /// The added latency.

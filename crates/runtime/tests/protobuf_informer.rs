@@ -179,3 +179,42 @@ async fn protobuf_informers_fall_back_to_json_on_a_server_that_refuses_protobuf(
     );
     assert!(reads.iter().any(|(watch, accept, _)| *watch && !accept.contains("protobuf")), "{reads:?}");
 }
+
+/// A server without protobuf that answers JSON anyway (as aggregated API servers do) gets
+/// its lists and watches decoded as JSON: the source looks at what arrived, not at what it
+/// asked for.
+#[tokio::test]
+async fn protobuf_informers_read_json_answered_to_a_protobuf_request() {
+    let (server, client) = server().await;
+    let api = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    api.create(&WriteOptions::default(), &cm("a")).await.unwrap();
+    server.faults().set_ignore_protobuf(true);
+    server.access_log().record(true);
+    for use_watch_list in [true, false] {
+        let factory = InformerFactory::new(client.clone());
+        let mut opts = InformerOptions::default();
+        opts.reflector.use_watch_list = use_watch_list;
+        let inf: SharedInformer<ConfigMap> = factory.protobuf(Scope::namespace("default"), opts);
+        factory.start();
+        assert!(factory.wait_for_cache_sync(Duration::from_secs(10)).await, "watch_list={use_watch_list}");
+        assert_eq!(inf.store().get(&ObjectKey::namespaced("default", "a")).unwrap().data.as_ref().unwrap()["k"], "v");
+        let name = format!("c{use_watch_list}");
+        api.create(&WriteOptions::default(), &cm(&name)).await.unwrap();
+        let key = ObjectKey::namespaced("default", &name);
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while inf.store().get(&key).is_none() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the informer follows changes over a JSON watch it asked protobuf for");
+        factory.shutdown();
+    }
+    let reads = reads_of(&server, "/api/v1/namespaces/default/configmaps");
+    let asked_protobuf: Vec<_> = reads.iter().filter(|(_, accept, _)| accept.contains("protobuf")).collect();
+    assert!(asked_protobuf.iter().any(|(watch, ..)| !*watch), "a list asked for protobuf: {reads:?}");
+    assert!(asked_protobuf.iter().any(|(watch, ..)| *watch), "a watch asked for protobuf: {reads:?}");
+    for (_, _, answer) in &asked_protobuf {
+        assert!(answer.starts_with("application/json"), "{reads:?}");
+    }
+}
