@@ -192,9 +192,8 @@ impl ListSplitter {
         if *left == 0 {
             // What follows the list message (the envelope's contentEncoding and
             // contentType) carries nothing for items.
-            let items: Vec<u8> = self.buf.drain(..end).collect();
-            self.buf.clear();
-            return Ok((!items.is_empty()).then_some(items));
+            self.buf.truncate(end);
+            return Ok((end > 0).then(|| std::mem::take(&mut self.buf)));
         }
         if end == 0 {
             return Ok(None);

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
-use crate::kinds::{DecodeOptions, HasProtobuf, decode_list_message, decode_list_with, decode_with, encode};
+use crate::kinds::{DecodeOptions, HasProtobuf, decode_list_message, decode_with, encode};
 use crate::wire::Error;
 
 /// A decoded value of an erased type (`Box<K>` or `Box<Vec<K>>`).
@@ -20,9 +20,8 @@ pub type ErasedList = (ListMeta, Erased);
 pub struct Codec {
     /// Decodes an enveloped object into a `Box<K>`.
     pub decode: fn(&[u8], DecodeOptions) -> Result<Erased, Error>,
-    /// Decodes a list into its metadata and a `Box<Vec<K>>`.
-    pub decode_list: fn(&[u8], DecodeOptions) -> Result<ErasedList, Error>,
-    /// Decodes a list message without its envelope (a batch of items) the same way.
+    /// Decodes a list message without its envelope (a whole list, or a batch of its items)
+    /// into its metadata and a `Box<Vec<K>>`.
     pub decode_list_message: fn(&[u8], DecodeOptions) -> Result<ErasedList, Error>,
     /// Encodes a `&K` (`None` when given another type).
     pub encode: fn(&dyn Any) -> Option<Vec<u8>>,
@@ -39,7 +38,7 @@ impl Codec {
 
     /// Decodes a list body into its metadata and items of type `K`.
     pub fn decode_list_as<K: 'static>(&self, body: &[u8], opts: DecodeOptions) -> Result<(ListMeta, Vec<K>), Error> {
-        Self::downcast_list((self.decode_list)(body, opts)?)
+        self.decode_list_message_as(crate::wire::decode_envelope_ref(body)?.raw, opts)
     }
 
     /// Decodes a list message without its envelope (a batch of items) as `K`s.
@@ -48,10 +47,7 @@ impl Codec {
         raw: &[u8],
         opts: DecodeOptions,
     ) -> Result<(ListMeta, Vec<K>), Error> {
-        Self::downcast_list((self.decode_list_message)(raw, opts)?)
-    }
-
-    fn downcast_list<K: 'static>((meta, items): ErasedList) -> Result<(ListMeta, Vec<K>), Error> {
+        let (meta, items) = (self.decode_list_message)(raw, opts)?;
         let items = items.downcast::<Vec<K>>().map_err(|_| Error::OtherType(std::any::type_name::<K>()))?;
         Ok((meta, *items))
     }
@@ -60,7 +56,6 @@ impl Codec {
 fn codec_of<K: HasProtobuf + Clone + Send + 'static>() -> Codec {
     Codec {
         decode: |b, opts| decode_with::<K>(b, opts).map(|k| Box::new(k) as Erased),
-        decode_list: |b, opts| decode_list_with::<K>(b, opts).map(|(m, items)| (m, Box::new(items) as Erased)),
         decode_list_message: |b, opts| {
             decode_list_message::<K>(b, opts).map(|(m, items)| (m, Box::new(items) as Erased))
         },

@@ -66,24 +66,22 @@ impl<K: Object> ListWatch<K> for ProtobufSource<K> {
                 other => other?.boxed(),
             };
             let mut split = ListSplitter::new();
-            let mut started = false;
             let meta = loop {
                 let Some(chunk) = body.next().await.transpose()? else { break None };
-                if !started && !chunk.is_empty() {
-                    started = true;
-                    if !wire::MAGIC.starts_with(&chunk[..chunk.len().min(wire::MAGIC.len())]) {
-                        // The server answered JSON.
-                        let body = futures::stream::iter([Ok(chunk)]).chain(body).boxed();
-                        return crate::json_list::page_from_body(body, skip, url).await;
-                    }
-                }
                 split.push(&chunk);
-                match split.head().map_err(|e| decode_err(&url, e))? {
-                    Head::Ready(meta) => {
+                match split.head() {
+                    Ok(Head::Ready(meta)) => {
                         break Some(rkube_protobuf::decode_list_meta(meta).map_err(|e| decode_err(&url, e))?);
                     }
-                    Head::Pending => {}
-                    Head::NotFirst => break None,
+                    Ok(Head::Pending) => {}
+                    Ok(Head::NotFirst) => break None,
+                    Err(wire::Error::NoMagic) => {
+                        // The server answered JSON.
+                        let head = bytes::Bytes::from(split.into_bytes());
+                        let body = futures::stream::iter([Ok(head)]).chain(body).boxed();
+                        return crate::json_list::page_from_body(body, skip, url).await;
+                    }
+                    Err(e) => return Err(decode_err(&url, e)),
                 }
             };
             let Some(meta) = meta else {

@@ -154,25 +154,8 @@ async fn protobuf_informers_fall_back_to_json_on_a_server_that_refuses_protobuf(
     api.create(&WriteOptions::default(), &cm("a")).await.unwrap();
     server.faults().set_refuse_protobuf(true);
     server.access_log().record(true);
-    for use_watch_list in [true, false] {
-        let factory = InformerFactory::new(client.clone());
-        let mut opts = InformerOptions::default();
-        opts.reflector.use_watch_list = use_watch_list;
-        let inf: SharedInformer<ConfigMap> = factory.typed_with(Scope::namespace("default"), opts);
-        factory.start();
-        assert!(factory.wait_for_cache_sync(Duration::from_secs(10)).await, "watch_list={use_watch_list}");
-        let name = format!("b{use_watch_list}");
-        api.create(&WriteOptions::default(), &cm(&name)).await.unwrap();
-        let key = ObjectKey::namespaced("default", &name);
-        tokio::time::timeout(Duration::from_secs(10), async {
-            while inf.store().get(&key).is_none() {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .expect("the informer follows changes over the JSON watch");
-        factory.shutdown();
-    }
+    let typed = |f: &InformerFactory, opts| f.typed_with(Scope::namespace("default"), opts);
+    sync_and_follow(&client, &api, "b", typed, |_| {}, "the informer follows changes over the JSON watch").await;
     let reads = reads_of(&server, "/api/v1/namespaces/default/configmaps");
     assert!(
         reads.iter().any(|(_, accept, answer)| accept.contains("protobuf") && answer.starts_with("application/json"))
@@ -190,15 +173,41 @@ async fn protobuf_informers_read_json_answered_to_a_protobuf_request() {
     api.create(&WriteOptions::default(), &cm("a")).await.unwrap();
     server.faults().set_ignore_protobuf(true);
     server.access_log().record(true);
+    let protobuf = |f: &InformerFactory, opts| f.protobuf(Scope::namespace("default"), opts);
+    let holds_a = |inf: &SharedInformer<ConfigMap>| {
+        assert_eq!(inf.store().get(&ObjectKey::namespaced("default", "a")).unwrap().data.as_ref().unwrap()["k"], "v");
+    };
+    let follows = "the informer follows changes over a JSON watch it asked protobuf for";
+    sync_and_follow(&client, &api, "c", protobuf, holds_a, follows).await;
+    let reads = reads_of(&server, "/api/v1/namespaces/default/configmaps");
+    let asked_protobuf: Vec<_> = reads.iter().filter(|(_, accept, _)| accept.contains("protobuf")).collect();
+    assert!(asked_protobuf.iter().any(|(watch, ..)| !*watch), "a list asked for protobuf: {reads:?}");
+    assert!(asked_protobuf.iter().any(|(watch, ..)| *watch), "a watch asked for protobuf: {reads:?}");
+    for (_, _, answer) in &asked_protobuf {
+        assert!(answer.starts_with("application/json"), "{reads:?}");
+    }
+}
+
+/// With the watch-list on and then off, starts the ConfigMap informer `make` builds, waits
+/// for its sync, runs `synced` on it, then creates `{prefix}{use_watch_list}` and waits for
+/// the informer to see it (`follows` says what failed otherwise).
+async fn sync_and_follow(
+    client: &rkube_client::Client,
+    api: &Api<ConfigMap>,
+    prefix: &str,
+    make: impl Fn(&InformerFactory, InformerOptions<ConfigMap>) -> SharedInformer<ConfigMap>,
+    synced: impl Fn(&SharedInformer<ConfigMap>),
+    follows: &str,
+) {
     for use_watch_list in [true, false] {
         let factory = InformerFactory::new(client.clone());
         let mut opts = InformerOptions::default();
         opts.reflector.use_watch_list = use_watch_list;
-        let inf: SharedInformer<ConfigMap> = factory.protobuf(Scope::namespace("default"), opts);
+        let inf = make(&factory, opts);
         factory.start();
         assert!(factory.wait_for_cache_sync(Duration::from_secs(10)).await, "watch_list={use_watch_list}");
-        assert_eq!(inf.store().get(&ObjectKey::namespaced("default", "a")).unwrap().data.as_ref().unwrap()["k"], "v");
-        let name = format!("c{use_watch_list}");
+        synced(&inf);
+        let name = format!("{prefix}{use_watch_list}");
         api.create(&WriteOptions::default(), &cm(&name)).await.unwrap();
         let key = ObjectKey::namespaced("default", &name);
         tokio::time::timeout(Duration::from_secs(10), async {
@@ -207,14 +216,7 @@ async fn protobuf_informers_read_json_answered_to_a_protobuf_request() {
             }
         })
         .await
-        .expect("the informer follows changes over a JSON watch it asked protobuf for");
+        .expect(follows);
         factory.shutdown();
-    }
-    let reads = reads_of(&server, "/api/v1/namespaces/default/configmaps");
-    let asked_protobuf: Vec<_> = reads.iter().filter(|(_, accept, _)| accept.contains("protobuf")).collect();
-    assert!(asked_protobuf.iter().any(|(watch, ..)| !*watch), "a list asked for protobuf: {reads:?}");
-    assert!(asked_protobuf.iter().any(|(watch, ..)| *watch), "a watch asked for protobuf: {reads:?}");
-    for (_, _, answer) in &asked_protobuf {
-        assert!(answer.starts_with("application/json"), "{reads:?}");
     }
 }
